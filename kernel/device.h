@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "root.h"
+
+/* The buses vfiod can move devices on. */
+typedef enum vk_bus {
+        VK_BUS_PCI,
+        VK_BUS_PLATFORM,
+        VK_BUS_AMBA,
+        _VK_BUS_MAX,
+        _VK_BUS_INVALID = -EINVAL,
+} vk_bus;
+
+const char *vk_bus_to_string(vk_bus bus);    /* "pci", "platform", "amba" */
+vk_bus vk_bus_from_string(const char *s);    /* or _VK_BUS_INVALID */
+const char *vk_bus_default_vfio_driver(vk_bus bus); /* vfio-pci, vfio-platform, vfio-amba */
+
+#define VK_NAME_MAX 255
+
+/* A device's identity: bus plus kernel name. */
+typedef struct vk_device_id {
+        vk_bus bus;
+        char name[VK_NAME_MAX + 1]; /* "0000:03:00.0", "fff51000.ethernet" */
+} vk_device_id;
+
+/*
+ * Parses a user-supplied name without touching the filesystem: "0000:03:00.0", "pci:0000:03:00.0",
+ * "platform:<name>", "amba:<name>". Returns -EINVAL for empty, over-long (> 255), NUL-containing,
+ * traversal ("..", "/") or otherwise malformed names. A bare name is PCI when it has the
+ * DDDD:BB:DD.F shape. Paths are not accepted here (see vk_device_resolve).
+ */
+int vk_parse_device_name(const char *s, size_t len, vk_device_id *ret);
+
+/*
+ * Resolves a name (as above) or an absolute path under /sys/devices to exactly one real device
+ * directory: the device must appear in /sys/bus/<bus>/devices and the link there must resolve
+ * inside the sysfs tree. -EINVAL malformed, -ENODEV no such device, -EXDEV path leaves the tree
+ * or is not a device of a supported bus.
+ */
+int vk_device_resolve(vk_root *root, const char *name, size_t len, vk_device_id *ret);
+
+/* A memory BAR from the "resource" file (I/O ports and empty lines are skipped). */
+typedef struct vk_bar {
+        unsigned index;
+        uint64_t start, end, flags;
+} vk_bar;
+
+#define VK_MAX_BARS 7 /* six BARs plus the expansion ROM */
+
+/* Facts read from sysfs at one moment. Absent attributes read as 0/NULL/-1. */
+typedef struct vk_device {
+        vk_device_id id;
+        char *syspath;         /* relative to sysfs root: "devices/pci0000:00/0000:00:02.0/..." */
+        uint32_t vendor, device, class_code, subsystem_vendor, subsystem_device;
+        char *driver;          /* NULL when unbound */
+        char *driver_override; /* NULL when the kernel says "(null)" */
+        int iommu_group;       /* -1 without a group */
+        int boot_vga;          /* -1 when the attribute is absent */
+        char *modalias;
+        int numvfs, totalvfs;  /* -1 without SR-IOV */
+        char *physfn;          /* name of the PF when this is a VF, else NULL */
+        bool is_bridge;        /* PCI class 0x0604 / 0x0600 family that vfio-pci refuses */
+        vk_bar bars[VK_MAX_BARS];
+        size_t n_bars;
+} vk_device;
+
+/* Reads every fact; -ENODEV if the device vanished (including between two reads). */
+int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret);
+vk_device *vk_device_free(vk_device *d);
+static inline void vk_device_freep(vk_device **d)
+{
+        vk_device_free(*d);
+}
+
+/* sysfs path of the device's directory through the bus ("bus/pci/devices/<name>"). */
+int vk_device_bus_path(const vk_device_id *id, char *buf, size_t size);
+
+/* Current driver name only (cheap re-read of the "driver" link); *ret = NULL when unbound. */
+int vk_device_read_driver(vk_root *root, const vk_device_id *id, char **ret);
+/* Current override only; *ret = NULL for "(null)". */
+int vk_device_read_override(vk_root *root, const vk_device_id *id, char **ret);
+
+/* Parses a PCI "resource" file into memory BARs (flags & IORESOURCE_MEM). */
+int vk_parse_resource(const char *text, vk_bar *bars, size_t max, size_t *ret_n);
+
+/* Enumerates the names of all devices on a bus ("bus/<bus>/devices"). */
+int vk_bus_list_devices(vk_root *root, vk_bus bus, char ***ret);

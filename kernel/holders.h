@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "device.h"
+
+/*
+ * Who uses a device right now. Each reason is a sentence fragment a person can act on:
+ *   "block device nvme0n1p2 is mounted on /home"
+ *   "network interface enp3s0 is up"
+ *   "/dev/dri/card1 is open (pid 1234, Xorg)"
+ * Sources: the device's block children, their partitions and holders (dm, md) against
+ * proc/self/mountinfo and proc/swaps; net children's flags; proc/<pid>/fd links to the device's
+ * drm and graphics nodes.
+ */
+int vk_holders_find(vk_root *root, const vk_device *dev, char ***ret_reasons);
+
+/* Parsers, fuzzed on their own. */
+/* mountinfo: collects "major:minor" -> mount point pairs. */
+typedef struct vk_mount {
+        unsigned major, minor;
+        char *mount_point;
+} vk_mount;
+int vk_parse_mountinfo(const char *text, vk_mount **ret, size_t *ret_n);
+void vk_mount_list_free(vk_mount *l, size_t n);

@@ -1,0 +1,1 @@
+#include "root.h"

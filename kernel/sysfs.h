@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Attribute access relative to a directory fd (normally root->sysfs_fd). Paths are relative
+ * ("bus/pci/devices/0000:03:00.0/vendor"). Every function returns 0 or a negative errno that is
+ * exactly what the kernel returned; reads are bounded (sysfs attributes are at most a page).
+ */
+
+#define VK_SYSFS_ATTR_MAX 4096
+
+/* Reads an attribute into a newly allocated string with the trailing newline removed. */
+int vk_sysfs_read(int dirfd, const char *path, char **ret);
+
+/* One write() of the whole value, as the kernel's store callbacks expect; a short write is -EIO. */
+int vk_sysfs_write(int dirfd, const char *path, const char *value);
+
+/* Last component of a symlink's target ("driver" -> "e1000"), -ENOENT if the link is absent. */
+int vk_sysfs_read_link_name(int dirfd, const char *path, char **ret);
+
+/* Full target of a symlink resolved against dirfd's tree, returned relative to the sysfs root
+ * ("devices/pci0000:00/0000:00:02.0"); -EXDEV if it leaves the tree. */
+int vk_sysfs_resolve_link(int dirfd, const char *path, char **ret);
+
+/* Parsers, shared by the readers above and fuzzed on their own. Input is NUL-terminated. */
+int vk_parse_hex_u32(const char *s, uint32_t *ret); /* "0x8086" or "8086", trailing \n ok */
+int vk_parse_int(const char *s, int *ret);         /* decimal, trailing \n ok */
+int vk_parse_bool(const char *s, int *ret);        /* "0"/"1" */
