@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The assignment engine: planning, the group transaction (ARCHITECTURE.md, ten steps), release,
+ * the journal and crash recovery. It knows nothing about D-Bus: the bus layer (manager*.c) parses
+ * requests, authorizes, tracks leases and turns engine results into named errors.
+ *
+ * Files: plan.c (read-only planning), transaction.c (the async state machine on sd-event),
+ * window.c (the reference-counted autoprobe window), journal.c (on-disk records), recover.c
+ * (startup: roll back unfinished, return committed).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "device.h"
+#include "group.h"
+#include "modules.h"
+#include "root.h"
+
+#define UID_INVALID ((uid_t)-1)
+
+typedef enum lease_lifetime {
+        LEASE_CLIENT,
+        LEASE_PERSISTENT,
+} lease_lifetime;
+
+typedef enum console_policy {
+        CONSOLE_REFUSE,
+        CONSOLE_TAKEOVER,
+} console_policy;
+
+typedef struct assign_options {
+        char *driver;           /* NULL: the bus default (vfio-pci, vfio-platform, vfio-amba) */
+        lease_lifetime lifetime;
+        console_policy console;
+        uid_t owner_uid;        /* UID_INVALID: leave the group node as it is */
+        uint32_t timeout_ms;    /* 0: the configured default */
+} assign_options;
+
+void assign_options_done(assign_options *o);
+
+/* Who holds an assignment; written to the journal so a restart can re-adopt it. */
+typedef struct lease_info {
+        lease_lifetime lifetime;
+        char *owner;            /* unique bus name (":1.42"), NULL for persistent leases of root */
+        uid_t owner_uid_caller; /* uid of the caller that assigned */
+        uid_t node_uid;         /* owner-uid the node was chowned to, or UID_INVALID */
+        char *driver;
+} lease_info;
+
+void lease_info_done(lease_info *l);
+
+/* Error classes, mapped 1:1 to org.vfiod1.Error.* by the bus layer. */
+typedef enum engine_error {
+        ENGINE_OK,
+        ENGINE_NO_SUCH_DEVICE,
+        ENGINE_NOT_ASSIGNABLE,
+        ENGINE_BUSY,
+        ENGINE_GROUP_NOT_VIABLE,
+        ENGINE_TIMEOUT,
+        ENGINE_CONSOLE_IN_USE,
+        ENGINE_UNSUPPORTED,
+        ENGINE_ROLLED_BACK,
+        ENGINE_INVALID_ARGUMENT,
+        ENGINE_NOT_ASSIGNED,
+} engine_error;
+
+/* A failure: which class, which step, which device, which errno, and a sentence for a person. */
+typedef struct engine_failure {
+        engine_error error;
+        char step[32];          /* "plan", "load-driver", "journal", "close-window", "fence",
+                                   "unbind", "probe", "verify", "reopen-window", "open-group" */
+        char device[VK_NAME_MAX + 1];
+        int errnum;             /* positive errno, 0 if none */
+        char message[512];
+} engine_failure;
+
+typedef struct plan_step {
+        char *action; /* "load", "fence", "unbind", "probe", "keep", "console", "open", "chown" */
+        char *device;
+        char *detail;
+} plan_step;
+
+typedef struct plan {
+        vk_device_id target;
+        vk_group *group;         /* owned */
+        char *driver;            /* the VFIO driver that will bind */
+        plan_step *steps;
+        size_t n_steps;
+        char **warnings;         /* strv */
+        char **blockers;         /* strv; non-empty means the assignment is refused */
+        engine_error blocker_error; /* class of the first blocker */
+        bool takes_console;      /* binding removes a host console (needs console=takeover and the
+                                    org.vfiod1.assign-console action) */
+} plan;
+
+/* Policy the engine needs from the configuration. */
+typedef struct engine_config {
+        char **deny_devices;     /* names ("0000:00:02.0", "platform:foo") */
+        char **deny_ids;         /* "8086:1234" */
+        char **allowed_drivers;  /* VFIO drivers accepted as options.driver */
+        uint32_t unbind_timeout_ms;
+        console_policy default_console;
+} engine_config;
+
+typedef struct engine engine;
+
+int engine_new(sd_event *event, vk_root *root, vk_modules *modules, const engine_config *config,
+               const char *runtime_dir, engine **ret);
+engine *engine_free(engine *e);
+
+/* Read-only planning (step 1), used by PlanAssignment and as the first step of an assignment. */
+int engine_plan(engine *e, const vk_device_id *id, const assign_options *o, plan **ret,
+                engine_failure *ret_failure);
+plan *plan_free(plan *p);
+
+/* Is any member of this group in a transaction or assigned? Returns the group id or -1. */
+bool engine_group_busy(engine *e, int group);
+
+typedef struct transaction transaction;
+
+/* Called once on the event loop when the transaction ends. On success r = 0 and, for an
+ * assignment, group_fd is a fresh fd the callee now owns (it must close it). On failure r < 0
+ * and failure says why; every member is back where it started (or, for release, as far as the
+ * kernel let us: failure->error == ENGINE_TIMEOUT when an unbind hung). */
+typedef void (*transaction_done_t)(transaction *t, int r, int group_fd,
+                                   const engine_failure *failure, void *userdata);
+
+/* Steps 3-10 for the planned group (steps 1-2, plan and authorize, are the caller's). Takes
+ * ownership of p. lease is journaled with the assignment. */
+int engine_assign(engine *e, plan *p, const assign_options *o, const lease_info *lease,
+                  transaction_done_t done, void *userdata, transaction **ret);
+
+/* The reverse transaction for the group holding id: unbind VFIO, clear the override, rebind the
+ * host driver each member came from, hand back the console; journaled like an assignment. */
+int engine_release(engine *e, const vk_device_id *id, uint32_t timeout_ms, transaction_done_t done,
+                   void *userdata, transaction **ret);
+
+/* A committed assignment, as recorded. */
+typedef struct engine_assignment {
+        int group;
+        char **members;  /* "pci:0000:01:00.0", the members that moved */
+        lease_info lease;
+} engine_assignment;
+
+/* The committed assignments now (after recovery); the bus layer re-adopts their leases. */
+int engine_list_assignments(engine *e, engine_assignment **ret, size_t *ret_n);
+void engine_assignments_free(engine_assignment *a, size_t n);
+/* Which committed assignment (if any) holds this device. */
+const engine_assignment *engine_find_assignment(engine *e, const vk_device_id *id);
+
+/* Startup: read the journal, roll back unfinished transactions (synchronously bounded by the
+ * configured timeout per unbind), keep committed ones. Called once before serving. */
+int engine_recover(engine *e);
+
+/* A device appeared (uevent add) in a group that is assigned or in a transaction: fence it with
+ * the group's VFIO driver so it cannot bind a host driver. Returns 1 when fenced, 0 when the
+ * device's group is not ours. */
+int engine_device_added(engine *e, const vk_device_id *id);
