@@ -1,1 +1,300 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macros.h"
 #include "sysfs.h"
+
+/* Same bound as the kernel's path walk (MAXSYMLINKS). */
+#define MAX_LINKS 40
+
+int vk_sysfs_read(int dirfd, const char *path, char **ret)
+{
+        _cleanup_(closep) int fd = -EBADF;
+        _cleanup_(freep) char *buf = NULL;
+        size_t n = 0;
+
+        if (!path || !ret)
+                return -EINVAL;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+
+        /* One byte more than an attribute may hold, to tell "full page" from "too long". */
+        buf = malloc(VK_SYSFS_ATTR_MAX + 2);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, buf + n, VK_SYSFS_ATTR_MAX + 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t)k;
+                if (n > VK_SYSFS_ATTR_MAX)
+                        return -EFBIG;
+        }
+        /* Text attributes never contain NUL; one that does is not what we think it is. */
+        if (memchr(buf, '\0', n))
+                return -EBADMSG;
+        if (n > 0 && buf[n - 1] == '\n')
+                n--;
+        buf[n] = '\0';
+
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int vk_sysfs_write(int dirfd, const char *path, const char *value)
+{
+        _cleanup_(closep) int fd = -EBADF;
+        size_t len;
+        ssize_t k;
+
+        if (!path || !value)
+                return -EINVAL;
+        len = strlen(value);
+
+        /* No O_CREAT: a missing attribute is -ENOENT, never a new file. O_TRUNC is what a shell
+         * redirection does; sysfs ignores it and plain files (fixtures) then hold the value. */
+        fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        /* The kernel's store callbacks see exactly one buffer: never split or retry a value. */
+        do
+                k = write(fd, value, len);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        if ((size_t)k != len)
+                return -EIO;
+        return 0;
+}
+
+static int read_link(int dirfd, const char *path, char **ret)
+{
+        char buf[PATH_MAX];
+        ssize_t n = readlinkat(dirfd, path, buf, sizeof(buf));
+        if (n < 0)
+                return -errno;
+        if ((size_t)n >= sizeof(buf))
+                return -ENAMETOOLONG;
+        buf[n] = '\0';
+        char *s = strdup(buf);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int vk_sysfs_read_link_name(int dirfd, const char *path, char **ret)
+{
+        _cleanup_(freep) char *target = NULL;
+        const char *base;
+        int r;
+
+        if (!path || !ret)
+                return -EINVAL;
+        r = read_link(dirfd, path, &target);
+        if (r < 0)
+                return r;
+        base = strrchr(target, '/');
+        base = base ? base + 1 : target;
+        if (!*base || streq(base, ".") || streq(base, ".."))
+                return -EINVAL;
+
+        char *s = strdup(base);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+/*
+ * A path walk like realpath(), but inside dirfd's tree only: every component is looked up
+ * relative to dirfd through the part already resolved (which contains no symlinks), symlinks
+ * are expanded by hand, ".." may not climb above dirfd and absolute targets are refused, so
+ * nothing outside the tree is ever consulted. The final path must exist.
+ */
+int vk_sysfs_resolve_link(int dirfd, const char *path, char **ret)
+{
+        char done[PATH_MAX] = ""; /* resolved so far, relative to dirfd, no symlinks */
+        char todo[PATH_MAX];      /* what is left to walk */
+        size_t done_len = 0;
+        unsigned links = 0;
+
+        if (!path || !ret)
+                return -EINVAL;
+        if (path[0] == '/')
+                return -EXDEV;
+        if (strlen(path) >= sizeof(todo))
+                return -ENAMETOOLONG;
+        strcpy(todo, path);
+
+        for (;;) {
+                char *rest = todo + strspn(todo, "/");
+                if (!*rest)
+                        break;
+                size_t clen = strcspn(rest, "/");
+                char comp[NAME_MAX + 1];
+                if (clen > NAME_MAX)
+                        return -ENAMETOOLONG;
+                memcpy(comp, rest, clen);
+                comp[clen] = '\0';
+                rest += clen;
+                bool last = rest[strspn(rest, "/")] == '\0';
+                memmove(todo, rest, strlen(rest) + 1);
+
+                if (streq(comp, "."))
+                        continue;
+                if (streq(comp, "..")) {
+                        if (done_len == 0)
+                                return -EXDEV;
+                        char *slash = strrchr(done, '/');
+                        done_len = slash ? (size_t)(slash - done) : 0;
+                        done[done_len] = '\0';
+                        continue;
+                }
+
+                char candidate[PATH_MAX];
+                int k = snprintf(candidate, sizeof(candidate), "%s%s%s", done, done_len ? "/" : "",
+                                 comp);
+                if (k < 0 || (size_t)k >= sizeof(candidate))
+                        return -ENAMETOOLONG;
+
+                char target[PATH_MAX];
+                ssize_t n = readlinkat(dirfd, candidate, target, sizeof(target));
+                if (n >= 0) {
+                        if ((size_t)n >= sizeof(target))
+                                return -ENAMETOOLONG;
+                        target[n] = '\0';
+                        if (++links > MAX_LINKS)
+                                return -ELOOP;
+                        if (target[0] == '/')
+                                return -EXDEV;
+                        /* Walk the target next, then whatever followed the link. */
+                        if ((size_t)n + 1 + strlen(todo) >= sizeof(todo))
+                                return -ENAMETOOLONG;
+                        memmove(todo + n + 1, todo, strlen(todo) + 1);
+                        memcpy(todo, target, (size_t)n);
+                        todo[n] = '/';
+                        continue;
+                }
+                if (errno != EINVAL)
+                        return -errno;
+
+                /* Not a symlink: it exists; anything below it must be a directory. */
+                if (!last) {
+                        struct stat st;
+                        if (fstatat(dirfd, candidate, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                                return -errno;
+                        if (!S_ISDIR(st.st_mode))
+                                return -ENOTDIR;
+                }
+                memcpy(done, candidate, (size_t)k + 1);
+                done_len = (size_t)k;
+        }
+
+        if (done_len == 0)
+                return -EINVAL; /* the tree's root is not a link target we hand out */
+        char *s = strdup(done);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+/* A value, then at most one newline, then the end: what show callbacks print. */
+static bool at_end(const char *p)
+{
+        return p[0] == '\0' || (p[0] == '\n' && p[1] == '\0');
+}
+
+static int hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int vk_parse_hex_u32(const char *s, uint32_t *ret)
+{
+        uint32_t v = 0;
+        const char *p;
+
+        if (!s || !ret)
+                return -EINVAL;
+        p = s;
+        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+                p += 2;
+        if (hex_digit(*p) < 0)
+                return -EINVAL;
+        for (; hex_digit(*p) >= 0; p++) {
+                if (v > UINT32_MAX >> 4)
+                        return -ERANGE;
+                v = (v << 4) | (uint32_t)hex_digit(*p);
+        }
+        if (!at_end(p))
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int vk_parse_int(const char *s, int *ret)
+{
+        bool negative = false;
+        long long v = 0;
+        const char *p;
+
+        if (!s || !ret)
+                return -EINVAL;
+        p = s;
+        if (*p == '-') {
+                negative = true;
+                p++;
+        }
+        if (*p < '0' || *p > '9')
+                return -EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                v = v * 10 + (*p - '0');
+                if (v > (long long)INT_MAX + 1)
+                        return -ERANGE;
+        }
+        if (!at_end(p))
+                return -EINVAL;
+        if (negative)
+                v = -v;
+        if (v > INT_MAX || v < INT_MIN)
+                return -ERANGE;
+        *ret = (int)v;
+        return 0;
+}
+
+int vk_parse_bool(const char *s, int *ret)
+{
+        if (!s || !ret)
+                return -EINVAL;
+        /* "0"/"1" from device attributes, "N"/"Y" from module parameters (param_get_bool). */
+        if ((s[0] == '0' || s[0] == 'N') && at_end(s + 1))
+                *ret = 0;
+        else if ((s[0] == '1' || s[0] == 'Y') && at_end(s + 1))
+                *ret = 1;
+        else
+                return -EINVAL;
+        return 0;
+}

@@ -22,10 +22,11 @@ int vk_sysfs_write(int dirfd, const char *path, const char *value);
 int vk_sysfs_read_link_name(int dirfd, const char *path, char **ret);
 
 /* Full target of a symlink resolved against dirfd's tree, returned relative to the sysfs root
- * ("devices/pci0000:00/0000:00:02.0"); -EXDEV if it leaves the tree. */
+ * ("devices/pci0000:00/0000:00:02.0"); -EXDEV if it leaves the tree. Links anywhere in path are
+ * followed the same way, so a path that is no link yields its canonical form; it must exist. */
 int vk_sysfs_resolve_link(int dirfd, const char *path, char **ret);
 
 /* Parsers, shared by the readers above and fuzzed on their own. Input is NUL-terminated. */
 int vk_parse_hex_u32(const char *s, uint32_t *ret); /* "0x8086" or "8086", trailing \n ok */
 int vk_parse_int(const char *s, int *ret);         /* decimal, trailing \n ok */
-int vk_parse_bool(const char *s, int *ret);        /* "0"/"1" */
+int vk_parse_bool(const char *s, int *ret);        /* "0"/"1", also "N"/"Y" (module params) */
