@@ -1,1 +1,714 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "device.h"
+#include "macros.h"
+#include "sysfs.h"
+
+/* include/linux/ioport.h */
+#define IORESOURCE_MEM      0x00000200ULL
+#define IORESOURCE_DISABLED 0x10000000ULL
+#define IORESOURCE_UNSET    0x20000000ULL
+
+static const char *const bus_names[_VK_BUS_MAX] = {
+    [VK_BUS_PCI] = "pci",
+    [VK_BUS_PLATFORM] = "platform",
+    [VK_BUS_AMBA] = "amba",
+};
+
+static const char *const bus_vfio_drivers[_VK_BUS_MAX] = {
+    [VK_BUS_PCI] = "vfio-pci",
+    [VK_BUS_PLATFORM] = "vfio-platform",
+    [VK_BUS_AMBA] = "vfio-amba",
+};
+
+const char *vk_bus_to_string(vk_bus bus)
+{
+        if (bus < 0 || bus >= _VK_BUS_MAX)
+                return NULL;
+        return bus_names[bus];
+}
+
+vk_bus vk_bus_from_string(const char *s)
+{
+        if (s)
+                for (int i = 0; i < _VK_BUS_MAX; i++)
+                        if (streq(s, bus_names[i]))
+                                return (vk_bus)i;
+        return _VK_BUS_INVALID;
+}
+
+const char *vk_bus_default_vfio_driver(vk_bus bus)
+{
+        if (bus < 0 || bus >= _VK_BUS_MAX)
+                return NULL;
+        return bus_vfio_drivers[bus];
+}
+
+/* ---- names ---- */
+
+static int hexval(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* Counts hex digits at s (at most max), or 0 if there are more than max. */
+static size_t hex_run(const char *s, size_t len, size_t max)
+{
+        size_t n = 0;
+        while (n < len && hexval(s[n]) >= 0)
+                n++;
+        return n <= max ? n : 0;
+}
+
+/*
+ * The kernel names PCI functions "%04x:%02x:%02x.%d" (drivers/pci/probe.c). Domains above
+ * 0xffff exist (Intel VMD uses 0x10000 and up), so the domain has 4 to 8 digits. Writes the
+ * name in the kernel's lower case to out (VK_NAME_MAX + 1 bytes).
+ */
+static bool pci_name_normalize(const char *s, size_t len, char *out)
+{
+        size_t d = hex_run(s, len, 8);
+        if (d < 4 || len != d + 8)
+                return false;
+        const char *p = s + d; /* ":BB:DD.F" */
+        if (p[0] != ':' || hex_run(p + 1, 2, 2) != 2 || p[3] != ':' || hex_run(p + 4, 2, 2) != 2 ||
+            p[6] != '.' || p[7] < '0' || p[7] > '7')
+                return false;
+        /* Device numbers stop at 31. */
+        if (hexval(p[4]) * 16 + hexval(p[5]) > 0x1f)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                out[i] = (s[i] >= 'A' && s[i] <= 'F') ? (char)(s[i] - 'A' + 'a') : s[i];
+        out[len] = '\0';
+        return true;
+}
+
+/* A kernel device name as a single directory entry: printable, no '/', no "..". */
+static bool kernel_name_valid(const char *s, size_t len)
+{
+        if (len == 0 || len > VK_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (s[i] <= ' ' || s[i] > '~' || s[i] == '/')
+                        return false;
+        if (memmem(s, len, "..", 2))
+                return false;
+        return !(len == 1 && s[0] == '.');
+}
+
+static bool id_valid(const vk_device_id *id)
+{
+        return id && id->bus >= 0 && id->bus < _VK_BUS_MAX &&
+               kernel_name_valid(id->name, strnlen(id->name, sizeof(id->name)));
+}
+
+static bool has_prefix(const char *s, size_t len, const char *prefix, size_t *ret_skip)
+{
+        size_t n = strlen(prefix);
+        if (len < n || memcmp(s, prefix, n) != 0)
+                return false;
+        *ret_skip = n;
+        return true;
+}
+
+int vk_parse_device_name(const char *s, size_t len, vk_device_id *ret)
+{
+        vk_device_id id = {};
+        size_t skip = 0;
+
+        /* The longest accepted input is "platform:" plus a maximal name. */
+        if (!s || !ret || len == 0 || len > VK_NAME_MAX + strlen("platform:"))
+                return -EINVAL;
+        if (memchr(s, '\0', len))
+                return -EINVAL;
+
+        if (has_prefix(s, len, "pci:", &skip)) {
+                id.bus = VK_BUS_PCI;
+        } else if (has_prefix(s, len, "platform:", &skip)) {
+                id.bus = VK_BUS_PLATFORM;
+        } else if (has_prefix(s, len, "amba:", &skip)) {
+                id.bus = VK_BUS_AMBA;
+        } else {
+                /* Bare names are PCI only: "fff51000.ethernet" alone would be ambiguous. */
+                id.bus = VK_BUS_PCI;
+        }
+        s += skip;
+        len -= skip;
+
+        if (id.bus == VK_BUS_PCI) {
+                if (!pci_name_normalize(s, len, id.name))
+                        return -EINVAL;
+        } else {
+                if (!kernel_name_valid(s, len))
+                        return -EINVAL;
+                memcpy(id.name, s, len);
+                id.name[len] = '\0';
+        }
+        *ret = id;
+        return 0;
+}
+
+int vk_device_bus_path(const vk_device_id *id, char *buf, size_t size)
+{
+        if (!id_valid(id) || !buf)
+                return -EINVAL;
+        int n = snprintf(buf, size, "bus/%s/devices/%s", bus_names[id->bus], id->name);
+        if (n < 0 || (size_t)n >= size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+/* ---- resolution ---- */
+
+/* Which supported bus the device directory at syspath belongs to, from its subsystem link. */
+static int syspath_bus(vk_root *root, const char *syspath, vk_bus *ret)
+{
+        _cleanup_(freep) char *link = NULL, *subsystem = NULL;
+        int r;
+
+        if (asprintf(&link, "%s/subsystem", syspath) < 0)
+                return -ENOMEM;
+        r = vk_sysfs_resolve_link(root->sysfs_fd, link, &subsystem);
+        if (r == -ENOENT)
+                return -ENODEV; /* a directory that is no device (power/, a bus's root, ...) */
+        if (r < 0)
+                return r;
+        if (strncmp(subsystem, "bus/", 4) != 0)
+                return -EXDEV; /* a class device: net, block, drm, ... */
+        vk_bus bus = vk_bus_from_string(subsystem + 4);
+        if (bus < 0)
+                return -EXDEV; /* usb, i2c, ...: not movable by vfiod */
+        *ret = bus;
+        return 0;
+}
+
+/* The device's directory through the bus listing: canonical, inside devices/, on that bus. */
+static int device_syspath(vk_root *root, const vk_device_id *id, char **ret)
+{
+        char path[sizeof("bus//devices/") + 16 + VK_NAME_MAX];
+        _cleanup_(freep) char *syspath = NULL;
+        struct stat st;
+        vk_bus bus;
+        int r;
+
+        r = vk_device_bus_path(id, path, sizeof(path));
+        if (r < 0)
+                return r;
+        r = vk_sysfs_resolve_link(root->sysfs_fd, path, &syspath);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return -ENODEV;
+        if (r < 0)
+                return r;
+        if (strncmp(syspath, "devices/", 8) != 0)
+                return -EXDEV;
+        if (fstatat(root->sysfs_fd, syspath, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENODEV;
+        r = syspath_bus(root, syspath, &bus);
+        if (r < 0)
+                return r;
+        if (bus != id->bus)
+                return -EXDEV; /* the bus lists a directory that belongs to another bus */
+
+        *ret = TAKE_PTR(syspath);
+        return 0;
+}
+
+/* Checks an absolute path before anything is looked up; returns it relative to sys/. */
+static int path_validate(const char *s, size_t len, const char **ret_rel)
+{
+        if (len >= PATH_MAX)
+                return -EINVAL;
+        if (len < 5 || memcmp(s, "/sys/", 5) != 0)
+                return -EXDEV;
+        const char *p = s + 5, *end = s + len;
+        while (p < end) {
+                const char *slash = memchr(p, '/', (size_t)(end - p));
+                size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
+                if (n == 0 || n > VK_NAME_MAX)
+                        return -EINVAL;
+                if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+                        return -EINVAL;
+                for (size_t i = 0; i < n; i++)
+                        if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
+                                return -EINVAL;
+                p += n;
+                if (slash && slash + 1 == end)
+                        break; /* one trailing slash */
+                if (slash)
+                        p++;
+        }
+        *ret_rel = s + 5;
+        return 0;
+}
+
+static int resolve_path(vk_root *root, const char *s, size_t len, vk_device_id *ret)
+{
+        _cleanup_(freep) char *rel = NULL, *syspath = NULL, *check = NULL;
+        const char *r_rel, *base;
+        vk_device_id id = {};
+        struct stat st;
+        int r;
+
+        r = path_validate(s, len, &r_rel);
+        if (r < 0)
+                return r;
+        rel = strndup(r_rel, len - (size_t)(r_rel - s));
+        if (!rel)
+                return -ENOMEM;
+
+        r = vk_sysfs_resolve_link(root->sysfs_fd, rel, &syspath);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return -ENODEV;
+        if (r < 0)
+                return r;
+        if (strncmp(syspath, "devices/", 8) != 0)
+                return -EXDEV;
+        if (fstatat(root->sysfs_fd, syspath, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENODEV;
+        r = syspath_bus(root, syspath, &id.bus);
+        if (r < 0)
+                return r;
+
+        base = strrchr(syspath, '/') + 1;
+        if (!kernel_name_valid(base, strlen(base)))
+                return -EXDEV;
+        strcpy(id.name, base);
+
+        /* The bus must know this very directory under this name. */
+        r = device_syspath(root, &id, &check);
+        if (r < 0)
+                return r == -ENODEV ? -EXDEV : r;
+        if (!streq(check, syspath))
+                return -EXDEV;
+
+        *ret = id;
+        return 0;
+}
+
+int vk_device_resolve(vk_root *root, const char *name, size_t len, vk_device_id *ret)
+{
+        _cleanup_(freep) char *syspath = NULL;
+        vk_device_id id;
+        int r;
+
+        if (!root || !name || !ret || len == 0 || memchr(name, '\0', len))
+                return -EINVAL;
+        if (name[0] == '/')
+                return resolve_path(root, name, len, ret);
+
+        r = vk_parse_device_name(name, len, &id);
+        if (r < 0)
+                return r;
+        r = device_syspath(root, &id, &syspath);
+        if (r < 0)
+                return r;
+        *ret = id;
+        return 0;
+}
+
+/* ---- facts ---- */
+
+/* One load: the device directory held open, so every read refers to the same instance. */
+typedef struct loader {
+        vk_root *root;
+        const vk_device_id *id;
+        const char *syspath;
+        int fd;
+} loader;
+
+/* Still the same device? Its bus listing must lead to the directory we hold open. A device
+ * removed and re-added under the same name is a new directory (new inode): that counts as gone. */
+static bool loader_device_present(loader *l)
+{
+        _cleanup_(freep) char *now = NULL;
+        struct stat held, current;
+
+        if (fstat(l->fd, &held) < 0 || held.st_nlink == 0)
+                return false;
+        if (device_syspath(l->root, l->id, &now) < 0 || !streq(now, l->syspath))
+                return false;
+        if (fstatat(l->root->sysfs_fd, now, &current, AT_SYMLINK_NOFOLLOW) < 0)
+                return false;
+        return held.st_dev == current.st_dev && held.st_ino == current.st_ino;
+}
+
+/* -ENOENT only for an attribute this device does not have; -ENODEV once the device is gone. */
+static int loader_result(loader *l, int r)
+{
+        if (r == -ENOENT && !loader_device_present(l))
+                return -ENODEV;
+        return r;
+}
+
+static int load_string(loader *l, const char *attr, char **ret)
+{
+        return loader_result(l, vk_sysfs_read(l->fd, attr, ret));
+}
+
+static int load_link_name(loader *l, const char *attr, char **ret)
+{
+        return loader_result(l, vk_sysfs_read_link_name(l->fd, attr, ret));
+}
+
+static int load_hex(loader *l, const char *attr, uint32_t *ret)
+{
+        _cleanup_(freep) char *s = NULL;
+        int r = load_string(l, attr, &s);
+        if (r == -ENOENT) {
+                *ret = 0;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        return vk_parse_hex_u32(s, ret);
+}
+
+static int load_int(loader *l, const char *attr, int *ret)
+{
+        _cleanup_(freep) char *s = NULL;
+        int r = load_string(l, attr, &s);
+        if (r == -ENOENT) {
+                *ret = -1;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        return vk_parse_int(s, ret);
+}
+
+static int load_optional_string(loader *l, const char *attr, char **ret)
+{
+        int r = load_string(l, attr, ret);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        return r;
+}
+
+static int load_optional_link(loader *l, const char *attr, char **ret)
+{
+        int r = load_link_name(l, attr, ret);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        return r;
+}
+
+/* "(null)" is how the kernel prints an unset override (drivers/base/driver.c users). */
+static void override_normalize(char **s)
+{
+        if (*s && (streq(*s, "(null)") || !**s)) {
+                free(*s);
+                *s = NULL;
+        }
+}
+
+/*
+ * vfio-pci refuses every function whose config header is not type 0 (vfio_pci_probe checks
+ * hdr_type). sysfs has no header-type attribute, so the class stands for it: PCI-to-PCI (0x0604),
+ * semi-transparent PCI-to-PCI (0x0609) and CardBus (0x0607) bridges carry type 1/2 headers.
+ * Host and ISA bridges (0x0600, 0x0601) have type 0 headers and are ordinary endpoints here.
+ */
+static bool pci_class_is_bridge(uint32_t class_code)
+{
+        uint32_t cls = class_code >> 8;
+        return cls == 0x0604 || cls == 0x0607 || cls == 0x0609;
+}
+
+static int load_pci(loader *l, vk_device *d)
+{
+        _cleanup_(freep) char *resource = NULL;
+        int r;
+
+        if ((r = load_hex(l, "vendor", &d->vendor)) < 0 ||
+            (r = load_hex(l, "device", &d->device)) < 0 ||
+            (r = load_hex(l, "class", &d->class_code)) < 0 ||
+            (r = load_hex(l, "subsystem_vendor", &d->subsystem_vendor)) < 0 ||
+            (r = load_hex(l, "subsystem_device", &d->subsystem_device)) < 0)
+                return r;
+        d->is_bridge = pci_class_is_bridge(d->class_code);
+
+        if ((r = load_int(l, "boot_vga", &d->boot_vga)) < 0 ||
+            (r = load_int(l, "sriov_numvfs", &d->numvfs)) < 0 ||
+            (r = load_int(l, "sriov_totalvfs", &d->totalvfs)) < 0 ||
+            (r = load_optional_link(l, "physfn", &d->physfn)) < 0)
+                return r;
+
+        r = load_optional_string(l, "resource", &resource);
+        if (r < 0)
+                return r;
+        if (resource) {
+                r = vk_parse_resource(resource, d->bars, VK_MAX_BARS, &d->n_bars);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
+{
+        _cleanup_(vk_device_freep) vk_device *d = NULL;
+        _cleanup_(freep) char *group = NULL;
+        _cleanup_(closep) int fd = -EBADF;
+        int r;
+
+        if (!root || !id_valid(id) || !ret)
+                return -EINVAL;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->id = *id;
+        d->iommu_group = d->boot_vga = d->numvfs = d->totalvfs = -1;
+
+        r = device_syspath(root, id, &d->syspath);
+        if (r < 0)
+                return r;
+        fd = openat(root->sysfs_fd, d->syspath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+
+        loader l = {.root = root, .id = id, .syspath = d->syspath, .fd = fd};
+
+        if ((r = load_optional_link(&l, "driver", &d->driver)) < 0 ||
+            (r = load_optional_string(&l, "driver_override", &d->driver_override)) < 0 ||
+            (r = load_optional_link(&l, "iommu_group", &group)) < 0 ||
+            (r = load_optional_string(&l, "modalias", &d->modalias)) < 0)
+                return r;
+        override_normalize(&d->driver_override);
+        if (group) {
+                r = vk_parse_int(group, &d->iommu_group);
+                if (r < 0)
+                        return r;
+        }
+        if (id->bus == VK_BUS_PCI) {
+                r = load_pci(&l, d);
+                if (r < 0)
+                        return r;
+        }
+        /* Facts read from a device that left meanwhile would describe nothing. */
+        if (!loader_device_present(&l))
+                return -ENODEV;
+
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+vk_device *vk_device_free(vk_device *d)
+{
+        if (!d)
+                return NULL;
+        free(d->syspath);
+        free(d->driver);
+        free(d->driver_override);
+        free(d->modalias);
+        free(d->physfn);
+        free(d);
+        return NULL;
+}
+
+/* A missing attribute or link on a device that is still there, or -ENODEV. */
+static int absent_or_gone(vk_root *root, const vk_device_id *id, int r)
+{
+        char path[sizeof("bus//devices/") + 16 + VK_NAME_MAX];
+
+        if (r != -ENOENT)
+                return r;
+        if (vk_device_bus_path(id, path, sizeof(path)) < 0)
+                return -EINVAL;
+        if (faccessat(root->sysfs_fd, path, F_OK, 0) < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+        return 0;
+}
+
+static int device_attr_path(const vk_device_id *id, const char *attr, char *buf, size_t size)
+{
+        int r = vk_device_bus_path(id, buf, size);
+        if (r < 0)
+                return r;
+        size_t n = strlen(buf);
+        if (snprintf(buf + n, size - n, "/%s", attr) >= (int)(size - n))
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+int vk_device_read_driver(vk_root *root, const vk_device_id *id, char **ret)
+{
+        char path[sizeof("bus//devices//driver") + 16 + VK_NAME_MAX];
+        char *driver = NULL;
+        int r;
+
+        if (!root || !ret)
+                return -EINVAL;
+        r = device_attr_path(id, "driver", path, sizeof(path));
+        if (r < 0)
+                return r;
+        r = vk_sysfs_read_link_name(root->sysfs_fd, path, &driver);
+        if (r < 0) {
+                r = absent_or_gone(root, id, r);
+                if (r < 0)
+                        return r;
+        }
+        *ret = driver;
+        return 0;
+}
+
+int vk_device_read_override(vk_root *root, const vk_device_id *id, char **ret)
+{
+        char path[sizeof("bus//devices//driver_override") + 16 + VK_NAME_MAX];
+        char *override = NULL;
+        int r;
+
+        if (!root || !ret)
+                return -EINVAL;
+        r = device_attr_path(id, "driver_override", path, sizeof(path));
+        if (r < 0)
+                return r;
+        r = vk_sysfs_read(root->sysfs_fd, path, &override);
+        if (r < 0) {
+                r = absent_or_gone(root, id, r);
+                if (r < 0)
+                        return r;
+        }
+        override_normalize(&override);
+        *ret = override;
+        return 0;
+}
+
+/* ---- resource ---- */
+
+static const char *parse_hex_u64(const char *p, uint64_t *ret)
+{
+        uint64_t v = 0;
+        size_t n = 0;
+
+        if (p[0] != '0' || p[1] != 'x')
+                return NULL;
+        for (p += 2; hexval(*p) >= 0; p++, n++) {
+                if (n == 16)
+                        return NULL;
+                v = (v << 4) | (uint64_t)hexval(*p);
+        }
+        if (n == 0)
+                return NULL;
+        *ret = v;
+        return p;
+}
+
+/*
+ * drivers/pci/pci-sysfs.c prints one "start end flags" line per resource: the six BARs and
+ * the ROM (indexes 0-6, the only ones vk_bar describes), then SR-IOV BARs and bridge windows,
+ * which are checked for shape but not returned. Unassigned or disabled ranges do not decode
+ * addresses and are skipped like empty slots and I/O ports.
+ */
+int vk_parse_resource(const char *text, vk_bar *bars, size_t max, size_t *ret_n)
+{
+        vk_bar found[VK_MAX_BARS];
+        size_t n = 0;
+        unsigned index = 0;
+        const char *p;
+
+        if (!text || (!bars && max > 0) || !ret_n)
+                return -EINVAL;
+
+        for (p = text; *p; index++) {
+                uint64_t start, end, flags;
+
+                if (!(p = parse_hex_u64(p, &start)) || *p++ != ' ' ||
+                    !(p = parse_hex_u64(p, &end)) || *p++ != ' ' || !(p = parse_hex_u64(p, &flags)))
+                        return -EINVAL;
+                if (*p == '\n')
+                        p++;
+                else if (*p)
+                        return -EINVAL;
+                if (end < start)
+                        return -EINVAL;
+
+                if (index >= VK_MAX_BARS || (start == 0 && end == 0 && flags == 0))
+                        continue;
+                if (!(flags & IORESOURCE_MEM) || (flags & (IORESOURCE_UNSET | IORESOURCE_DISABLED)))
+                        continue;
+                found[n++] = (vk_bar){.index = index, .start = start, .end = end, .flags = flags};
+        }
+        if (n > max)
+                return -ENOBUFS;
+
+        if (n > 0)
+                memcpy(bars, found, n * sizeof(found[0]));
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- enumeration ---- */
+
+static int strcmp_ptr(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int vk_bus_list_devices(vk_root *root, vk_bus bus, char ***ret)
+{
+        _cleanup_(strv_freep) char **names = NULL;
+        char path[64];
+        DIR *dir;
+        int fd;
+
+        if (!root || !ret || !vk_bus_to_string(bus))
+                return -EINVAL;
+        snprintf(path, sizeof(path), "bus/%s/devices", bus_names[bus]);
+        fd = openat(root->sysfs_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        dir = fdopendir(fd);
+        if (!dir) {
+                safe_close(fd);
+                return -errno;
+        }
+
+        names = calloc(1, sizeof(char *));
+        if (!names) {
+                closedir(dir);
+                return -ENOMEM;
+        }
+        for (;;) {
+                errno = 0;
+                struct dirent *de = readdir(dir);
+                if (!de) {
+                        int e = errno;
+                        closedir(dir);
+                        if (e)
+                                return -e;
+                        break;
+                }
+                if (de->d_name[0] == '.')
+                        continue;
+                if (strv_extend(&names, de->d_name) < 0) {
+                        closedir(dir);
+                        return -ENOMEM;
+                }
+        }
+        qsort(names, strv_length(names), sizeof(char *), strcmp_ptr);
+
+        *ret = TAKE_PTR(names);
+        return 0;
+}

@@ -65,7 +65,7 @@ typedef struct vk_device {
         char *modalias;
         int numvfs, totalvfs;  /* -1 without SR-IOV */
         char *physfn;          /* name of the PF when this is a VF, else NULL */
-        bool is_bridge;        /* PCI class 0x0604 / 0x0600 family that vfio-pci refuses */
+        bool is_bridge;        /* PCI-PCI/CardBus bridge (0x0604, 0x0609, 0x0607): vfio-pci refuses */
         vk_bar bars[VK_MAX_BARS];
         size_t n_bars;
 } vk_device;
