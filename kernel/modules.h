@@ -28,3 +28,5 @@ static inline void vk_modules_freep(vk_modules **m)
 int vk_modules_load(vk_modules *m, const char *name);
 /* True when the driver is built into the kernel (modules.builtin). */
 bool vk_modules_is_builtin(vk_modules *m, const char *name);
+/* True when some module, loadable or built in, provides name; nothing is loaded. */
+bool vk_modules_known(vk_modules *m, const char *name);
