@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -661,54 +660,12 @@ int vk_parse_resource(const char *text, vk_bar *bars, size_t max, size_t *ret_n)
 
 /* ---- enumeration ---- */
 
-static int strcmp_ptr(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int vk_bus_list_devices(vk_root *root, vk_bus bus, char ***ret)
 {
-        _cleanup_(strv_freep) char **names = NULL;
         char path[64];
-        DIR *dir;
-        int fd;
 
         if (!root || !ret || !vk_bus_to_string(bus))
                 return -EINVAL;
         snprintf(path, sizeof(path), "bus/%s/devices", bus_names[bus]);
-        fd = openat(root->sysfs_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        dir = fdopendir(fd);
-        if (!dir) {
-                safe_close(fd);
-                return -errno;
-        }
-
-        names = calloc(1, sizeof(char *));
-        if (!names) {
-                closedir(dir);
-                return -ENOMEM;
-        }
-        for (;;) {
-                errno = 0;
-                struct dirent *de = readdir(dir);
-                if (!de) {
-                        int e = errno;
-                        closedir(dir);
-                        if (e)
-                                return -e;
-                        break;
-                }
-                if (de->d_name[0] == '.')
-                        continue;
-                if (strv_extend(&names, de->d_name) < 0) {
-                        closedir(dir);
-                        return -ENOMEM;
-                }
-        }
-        qsort(names, strv_length(names), sizeof(char *), strcmp_ptr);
-
-        *ret = TAKE_PTR(names);
-        return 0;
+        return vk_sysfs_list(root->sysfs_fd, path, ret);
 }

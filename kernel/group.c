@@ -1,1 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "group.h"
+#include "macros.h"
+#include "sysfs.h"
+
+/* '-' and '_' are the same in driver names as in module names (mlx5_vfio_pci, vfio-pci). */
+static bool name_eq(const char *a, const char *b)
+{
+        for (; *a && *b; a++, b++) {
+                char x = *a == '_' ? '-' : *a, y = *b == '_' ? '-' : *b;
+                if (x != y)
+                        return false;
+        }
+        return *a == *b;
+}
+
+static bool name_has_suffix(const char *s, const char *suffix)
+{
+        size_t n = strlen(s), m = strlen(suffix);
+        return n > m && name_eq(s + n - m, suffix);
+}
+
+static bool name_has_prefix(const char *s, const char *prefix)
+{
+        size_t n = strlen(s), m = strlen(prefix);
+        if (n <= m)
+                return false;
+        _cleanup_(freep) char *head = strndup(s, m);
+        return head && name_eq(head, prefix);
+}
+
+bool vk_driver_is_vfio(const char *driver)
+{
+        if (!driver)
+                return false;
+        /* The core drivers, and the vendor variants of vfio-pci (mlx5_vfio_pci,
+         * hisi_acc_vfio_pci, nvgrace_gpu_vfio_pci, ...), which register through vfio_pci_core. */
+        return name_eq(driver, "vfio-pci") || name_eq(driver, "vfio-platform") ||
+               name_eq(driver, "vfio-amba") || name_has_suffix(driver, "-vfio-pci") ||
+               name_has_prefix(driver, "vfio-pci-");
+}
+
+bool vk_driver_is_dma_safe(const char *driver)
+{
+        if (!driver)
+                return true; /* nothing drives the device, so nothing does DMA with it */
+        /* The drivers that set driver_managed_dma: VFIO's own, pci-stub (binds and does
+         * nothing) and pcieport (port services; bridges forward, they do not master). */
+        return vk_driver_is_vfio(driver) || name_eq(driver, "pci-stub") ||
+               name_eq(driver, "pcieport");
+}
+
+/*
+ * Bridges never move: vfio-pci refuses them, and the kernel lets a group be used while its
+ * bridges sit on pcieport or on nothing. A bridge on any other driver stays too, and makes the
+ * group not viable (vk_group_viable names it) rather than failing later at probe.
+ */
+static vk_member_role member_role(const vk_device *dev)
+{
+        return dev->is_bridge ? VK_MEMBER_STAY : VK_MEMBER_MOVE;
+}
+
+/* One member: resolved through its group link like any user-supplied path, so a link that
+ * leaves the tree or a device of a bus vfiod cannot handle fails the same way. */
+static int member_load(vk_root *root, int id, const char *name, vk_device **ret)
+{
+        _cleanup_(freep) char *link = NULL, *syspath = NULL, *abs = NULL;
+        _cleanup_(vk_device_freep) vk_device *dev = NULL;
+        vk_device_id dev_id;
+        int r;
+
+        if (asprintf(&link, "kernel/iommu_groups/%d/devices/%s", id, name) < 0)
+                return -ENOMEM;
+        r = vk_sysfs_resolve_link(root->sysfs_fd, link, &syspath);
+        if (r == -ENOENT)
+                return -ENODEV;
+        if (r < 0)
+                return r;
+        if (asprintf(&abs, "/sys/%s", syspath) < 0)
+                return -ENOMEM;
+        r = vk_device_resolve(root, abs, strlen(abs), &dev_id);
+        if (r < 0)
+                return r;
+        r = vk_device_load(root, &dev_id, &dev);
+        if (r < 0)
+                return r;
+        /* Moved to another group between the listing and the load: not a member any more. */
+        if (dev->iommu_group != id)
+                return -ENODEV;
+        *ret = TAKE_PTR(dev);
+        return 0;
+}
+
+int vk_group_load(vk_root *root, int id, vk_group **ret)
+{
+        _cleanup_(vk_group_freep) vk_group *g = NULL;
+        _cleanup_(strv_freep) char **names = NULL;
+        char path[64];
+        size_t n;
+        int r;
+
+        if (!root || id < 0 || !ret)
+                return -EINVAL;
+
+        snprintf(path, sizeof(path), "kernel/iommu_groups/%d/devices", id);
+        r = vk_sysfs_list(root->sysfs_fd, path, &names);
+        if (r < 0)
+                return r; /* -ENOENT: no such group */
+        n = strv_length(names);
+
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        g->id = id;
+        if (n > 0) {
+                g->members = calloc(n, sizeof(vk_member));
+                if (!g->members)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                vk_device *dev = NULL;
+                r = member_load(root, id, names[i], &dev);
+                if (r < 0)
+                        return r;
+                g->members[g->n_members++] = (vk_member){.dev = dev, .role = member_role(dev)};
+        }
+
+        *ret = TAKE_PTR(g);
+        return 0;
+}
+
+vk_group *vk_group_free(vk_group *g)
+{
+        if (!g)
+                return NULL;
+        for (size_t i = 0; i < g->n_members; i++)
+                vk_device_free(g->members[i].dev);
+        free(g->members);
+        free(g);
+        return NULL;
+}
+
+const vk_member *vk_group_find(const vk_group *g, const vk_device_id *id)
+{
+        if (!g || !id)
+                return NULL;
+        for (size_t i = 0; i < g->n_members; i++) {
+                const vk_device_id *m = &g->members[i].dev->id;
+                if (m->bus == id->bus && streq(m->name, id->name))
+                        return &g->members[i];
+        }
+        return NULL;
+}
+
+bool vk_group_viable(const vk_group *g, const vk_member **ret_blocker)
+{
+        if (!g)
+                return false;
+        for (size_t i = 0; i < g->n_members; i++)
+                if (!vk_driver_is_dma_safe(g->members[i].dev->driver)) {
+                        if (ret_blocker)
+                                *ret_blocker = &g->members[i];
+                        return false;
+                }
+        return true;
+}

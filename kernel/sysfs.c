@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -212,6 +213,56 @@ int vk_sysfs_resolve_link(int dirfd, const char *path, char **ret)
         if (!s)
                 return -ENOMEM;
         *ret = s;
+        return 0;
+}
+
+static int strcmp_ptr(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+int vk_sysfs_list(int dirfd, const char *path, char ***ret)
+{
+        _cleanup_(strv_freep) char **names = NULL;
+        _cleanup_(closedirp) DIR *dir = NULL;
+        int fd;
+
+        if (!path || !ret)
+                return -EINVAL;
+        fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        dir = fdopendir(fd);
+        if (!dir) {
+                safe_close(fd);
+                return -errno;
+        }
+        names = calloc(1, sizeof(char *));
+        if (!names)
+                return -ENOMEM;
+        for (;;) {
+                errno = 0;
+                struct dirent *de = readdir(dir);
+                if (!de) {
+                        if (errno)
+                                return -errno;
+                        break;
+                }
+                /* sysfs has no hidden entries; this skips "." and "..". */
+                if (de->d_name[0] == '.')
+                        continue;
+                if (strv_extend(&names, de->d_name) < 0)
+                        return -ENOMEM;
+        }
+        qsort(names, strv_length(names), sizeof(char *), strcmp_ptr);
+
+        *ret = TAKE_PTR(names);
         return 0;
 }
 

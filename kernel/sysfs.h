@@ -26,7 +26,10 @@ int vk_sysfs_read_link_name(int dirfd, const char *path, char **ret);
  * followed the same way, so a path that is no link yields its canonical form; it must exist. */
 int vk_sysfs_resolve_link(int dirfd, const char *path, char **ret);
 
+/* Names in a directory (no dot entries), sorted, as a NULL-terminated vector (maybe empty). */
+int vk_sysfs_list(int dirfd, const char *path, char ***ret);
+
 /* Parsers, shared by the readers above and fuzzed on their own. Input is NUL-terminated. */
 int vk_parse_hex_u32(const char *s, uint32_t *ret); /* "0x8086" or "8086", trailing \n ok */
-int vk_parse_int(const char *s, int *ret);         /* decimal, trailing \n ok */
-int vk_parse_bool(const char *s, int *ret);        /* "0"/"1", also "N"/"Y" (module params) */
+int vk_parse_int(const char *s, int *ret);          /* decimal, trailing \n ok */
+int vk_parse_bool(const char *s, int *ret);         /* "0"/"1", also "N"/"Y" (module params) */

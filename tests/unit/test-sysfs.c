@@ -258,6 +258,29 @@ static void test_resolve_escapes(ctx *c, gconstpointer data)
         g_assert_true(s == (char *)0x1);
 }
 
+static void test_list(ctx *c, gconstpointer data)
+{
+        _cleanup_(strv_freep) char **names = NULL, **empty = NULL;
+        char **none = (char **)0x1;
+
+        fixture_write(c->f, "sys/class/vtconsole/vtcon1/bind", "1\n");
+        fixture_write(c->f, "sys/class/vtconsole/vtcon0/bind", "0\n");
+        fixture_symlink(c->f, "sys/class/vtconsole/vtcon10", "vtcon1");
+        fixture_mkdir(c->f, "sys/class/graphics");
+        g_assert_cmpint(vk_sysfs_list(c->root->sysfs_fd, "class/vtconsole", &names), ==, 0);
+        g_assert_cmpuint(strv_length(names), ==, 3);
+        g_assert_cmpstr(names[0], ==, "vtcon0");
+        g_assert_cmpstr(names[1], ==, "vtcon1");
+        g_assert_cmpstr(names[2], ==, "vtcon10");
+        g_assert_cmpint(vk_sysfs_list(c->root->sysfs_fd, "class/graphics", &empty), ==, 0);
+        g_assert_nonnull(empty);
+        g_assert_null(empty[0]);
+        g_assert_cmpint(vk_sysfs_list(c->root->sysfs_fd, "class/none", &none), ==, -ENOENT);
+        g_assert_cmpint(vk_sysfs_list(c->root->sysfs_fd, "class/vtconsole/vtcon0/bind", &none), ==,
+                        -ENOTDIR);
+        g_assert_true(none == (char **)0x1);
+}
+
 /* ---- parsers ---- */
 
 static void test_parse_hex(void)
@@ -408,6 +431,7 @@ int main(int argc, char **argv)
         T("/sysfs/link-name", test_link_name);
         T("/sysfs/resolve", test_resolve);
         T("/sysfs/resolve-escapes", test_resolve_escapes);
+        T("/sysfs/list", test_list);
         g_test_add_func("/sysfs/parse-hex", test_parse_hex);
         g_test_add_func("/sysfs/parse-int", test_parse_int);
         g_test_add_func("/sysfs/parse-bool", test_parse_bool);
