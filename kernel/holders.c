@@ -1,1 +1,578 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Who uses a device right now, from what the kernel shows: the device's sysfs subtree (block
+ * disks and partitions, network interfaces, DRM and fbdev nodes), block holders (dm, md), the
+ * mount table, the swap list, and open file descriptors in /proc. Every reason is a fact the
+ * kernel stated; a source we cannot read in full makes the call fail rather than answer "free".
+ * A root without proc (a fixture) simply has no proc-based reasons.
+ */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "holders.h"
+#include "macros.h"
+#include "sysfs.h"
+
+#define PROC_FILE_MAX    (16u * 1024 * 1024)
+#define WALK_MAX_DEPTH   16   /* USB storage behind hubs sits about 12 levels below the port */
+#define WALK_MAX_DIRS    4096 /* device directories, not attribute groups */
+#define HOLDER_MAX_DEPTH 8    /* dm on dm on md on a partition is already deep */
+#define MAX_BLOCK_CHECKS 256
+#define MAX_NODES        256
+#define MAX_PIDS         32768
+#define MAX_FDS_PER_PID  8192
+#define MAX_REASONS      32
+#define MOUNTS_MAX       (1u << 20)
+#define IFF_UP           0x1
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+int vk_proc_read(vk_root *root, const char *path, size_t max, char **ret)
+{
+        _cleanup_(closep) int fd = -EBADF;
+        _cleanup_(freep) char *buf = NULL;
+        size_t size = 0, allocated = 0;
+
+        if (!root || !path || !ret)
+                return -EINVAL;
+        if (root->proc_fd < 0)
+                return -ENOENT;
+
+        fd = openat(root->proc_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+
+        /* proc files report no size; read until EOF, one byte past max tells us it was cut. */
+        for (;;) {
+                if (allocated - size < 4097) {
+                        size_t na = allocated ? allocated * 2 : 16384;
+                        if (na > max + 4097)
+                                na = max + 4097;
+                        if (na <= allocated)
+                                return -EFBIG;
+                        char *nb = realloc(buf, na);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        allocated = na;
+                }
+                ssize_t k = read(fd, buf + size, allocated - size - 1);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                size += (size_t)k;
+                if (size > max)
+                        return -EFBIG;
+        }
+        buf[size] = 0;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* ---- parsers ---- */
+
+/* Undoes the kernel's octal escapes (\040 space, \011 tab, \012 newline, \134 backslash).
+ * NUL (\000) cannot be part of a path: such a field is rejected. */
+static char *unescape_field(const char *s, size_t len)
+{
+        char *out = malloc(len + 1), *o = out;
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] == '\\' && i + 3 < len && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+                    s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+                        char c = (char)((s[i + 1] - '0') << 6 | (s[i + 2] - '0') << 3 |
+                                        (s[i + 3] - '0'));
+                        if (c == 0) {
+                                free(out);
+                                errno = EINVAL;
+                                return NULL;
+                        }
+                        *o++ = c;
+                        i += 3;
+                } else
+                        *o++ = s[i];
+        }
+        *o = 0;
+        return out;
+}
+
+static bool parse_unsigned(const char *s, size_t len, unsigned *ret)
+{
+        unsigned long v = 0;
+        if (len == 0 || len > 10)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+                v = v * 10 + (unsigned long)(s[i] - '0');
+        }
+        if (v > UINT_MAX)
+                return false;
+        *ret = (unsigned)v;
+        return true;
+}
+
+/* Splits a line into its first n space-separated fields (mountinfo uses single spaces). */
+static size_t split_fields(const char *line, size_t len, const char **f, size_t *flen, size_t n)
+{
+        size_t k = 0, i = 0;
+        while (k < n && i < len) {
+                size_t start = i;
+                while (i < len && line[i] != ' ')
+                        i++;
+                f[k] = line + start;
+                flen[k] = i - start;
+                k++;
+                if (i < len)
+                        i++;
+        }
+        return k;
+}
+
+void vk_mount_list_free(vk_mount *l, size_t n)
+{
+        for (size_t i = 0; l && i < n; i++)
+                free(l[i].mount_point);
+        free(l);
+}
+
+int vk_parse_mountinfo(const char *text, vk_mount **ret, size_t *ret_n)
+{
+        vk_mount *l = NULL;
+        size_t n = 0, allocated = 0;
+
+        if (!text || !ret || !ret_n)
+                return -EINVAL;
+
+        /* "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw": field 3 is the
+         * device, field 5 the mount point. Lines that do not have that shape are skipped. */
+        for (const char *p = text; *p && n < MOUNTS_MAX;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                const char *f[5];
+                size_t fl[5];
+                unsigned major, minor;
+
+                const char *line = p;
+                p += len;
+                if (*p == '\n')
+                        p++;
+
+                if (split_fields(line, len, f, fl, 5) < 5 || fl[4] == 0)
+                        continue;
+                const char *colon = memchr(f[2], ':', fl[2]);
+                if (!colon || !parse_unsigned(f[2], (size_t)(colon - f[2]), &major) ||
+                    !parse_unsigned(colon + 1, fl[2] - (size_t)(colon + 1 - f[2]), &minor))
+                        continue;
+
+                char *mp = unescape_field(f[4], fl[4]);
+                if (!mp) {
+                        if (errno == EINVAL)
+                                continue;
+                        vk_mount_list_free(l, n);
+                        return -ENOMEM;
+                }
+                if (n == allocated) {
+                        size_t na = allocated ? allocated * 2 : 32;
+                        vk_mount *nl_ = realloc(l, na * sizeof(*l));
+                        if (!nl_) {
+                                free(mp);
+                                vk_mount_list_free(l, n);
+                                return -ENOMEM;
+                        }
+                        l = nl_;
+                        allocated = na;
+                }
+                l[n++] = (vk_mount){.major = major, .minor = minor, .mount_point = mp};
+        }
+
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+/* proc/swaps: a header line, then "<escaped path> <type> <size> <used> <prio>". Returns the
+ * last path components ("sda2", "dm-1"): a swap partition shows as its /dev node. */
+static int parse_swaps(const char *text, char ***ret)
+{
+        _cleanup_(strv_freep) char **l = calloc(1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+
+        const char *p = strchr(text, '\n');
+        while (p && *++p) {
+                size_t len = strcspn(p, " \t\n");
+                _cleanup_(freep) char *path = len > 0 ? unescape_field(p, len) : NULL;
+                if (path) {
+                        const char *base = strrchr(path, '/');
+                        int r = strv_extend(&l, base ? base + 1 : path);
+                        if (r < 0)
+                                return r;
+                } else if (len > 0 && errno == ENOMEM)
+                        return -ENOMEM;
+                p = strchr(p, '\n');
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* ---- the scan ---- */
+
+typedef struct scan {
+        vk_root *root;
+        char **reasons;
+        char **nodes; /* "/dev/dri/card1": looked for among open file descriptors */
+        vk_mount *mounts;
+        size_t n_mounts;
+        char **swaps;
+        unsigned dirs, block_checks;
+} scan;
+
+static void scan_done(scan *s)
+{
+        strv_free(s->reasons);
+        strv_free(s->nodes);
+        vk_mount_list_free(s->mounts, s->n_mounts);
+        strv_free(s->swaps);
+}
+
+/* Reasons travel in D-Bus strings and end up in front of people: names from the system
+ * (mount points, process names) can hold any byte, so only printable ASCII is kept. */
+_printf_(2, 3) static int add_reason(scan *s, const char *fmt, ...)
+{
+        _cleanup_(freep) char *text = NULL;
+        va_list ap;
+
+        if (strv_length(s->reasons) >= MAX_REASONS)
+                return 0;
+        va_start(ap, fmt);
+        int k = vasprintf(&text, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        for (char *c = text; *c; c++)
+                if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+                        *c = '?';
+        if (strv_contains(s->reasons, text))
+                return 0;
+        return strv_extend(&s->reasons, text);
+}
+
+static int add_node(scan *s, const char *dir, const char *name)
+{
+        char node[PATH_MAX];
+
+        if (strv_length(s->nodes) >= MAX_NODES)
+                return 0;
+        snprintf(node, sizeof(node), "%s%s", dir, name);
+        if (strv_contains(s->nodes, node))
+                return 0;
+        return strv_extend(&s->nodes, node);
+}
+
+static bool valid_kernel_name(const char *name)
+{
+        return name[0] && !streq(name, ".") && !streq(name, "..") && !strchr(name, '/') &&
+               strlen(name) <= NAME_MAX;
+}
+
+/*
+ * One block device (disk, partition, or a holder found through holders/): its mounts, its swap
+ * use, its node, and recursively whatever holds it. `path` is relative to the sysfs root;
+ * `on` names the device's own block device when this one is a holder. Sets *used when anything
+ * uses this device or a holder above it.
+ */
+static int check_block(scan *s, const char *path, const char *name, const char *on, unsigned depth,
+                       bool *used)
+{
+        _cleanup_(freep) char *dev = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        char p[PATH_MAX];
+        unsigned major, minor;
+        int r;
+
+        if (++s->block_checks > MAX_BLOCK_CHECKS)
+                return -E2BIG;
+
+        snprintf(p, sizeof(p), "%s/dev", path);
+        r = vk_sysfs_read(s->root->sysfs_fd, p, &dev);
+        if (r == -ENOENT)
+                return 0; /* gone meanwhile, or not a device node */
+        if (r < 0)
+                return r;
+        const char *colon = strchr(dev, ':');
+        if (!colon || !parse_unsigned(dev, (size_t)(colon - dev), &major) ||
+            !parse_unsigned(colon + 1, strlen(colon + 1), &minor))
+                return -EBADMSG;
+
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                if (s->mounts[i].major != major || s->mounts[i].minor != minor)
+                        continue;
+                *used = true;
+                r = on ? add_reason(s, "block device %s (on %s) is mounted on %s", name, on,
+                                    s->mounts[i].mount_point)
+                       : add_reason(s, "block device %s is mounted on %s", name,
+                                    s->mounts[i].mount_point);
+                if (r < 0)
+                        return r;
+        }
+        if (strv_contains(s->swaps, name)) {
+                *used = true;
+                r = on ? add_reason(s, "block device %s (on %s) is in use as swap", name, on)
+                       : add_reason(s, "block device %s is in use as swap", name);
+                if (r < 0)
+                        return r;
+        }
+        r = add_node(s, "/dev/", name);
+        if (r < 0)
+                return r;
+
+        snprintf(p, sizeof(p), "%s/holders", path);
+        int fd = openat(s->root->sysfs_fd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                bool held = false;
+
+                if (de->d_name[0] == '.' || !valid_kernel_name(de->d_name))
+                        continue;
+                if (depth + 1 >= HOLDER_MAX_DEPTH)
+                        return -E2BIG;
+                snprintf(p, sizeof(p), "class/block/%s", de->d_name);
+                r = check_block(s, p, de->d_name, on ?: name, depth + 1, &held);
+                if (r < 0)
+                        return r;
+                /* An active dm/md device on top is a user even when nothing is mounted. */
+                if (!held) {
+                        r = add_reason(s, "block device %s is held by %s", name, de->d_name);
+                        if (r < 0)
+                                return r;
+                }
+                *used = true;
+        }
+        return 0;
+}
+
+/* A class device found under the device: decide by its subsystem what "in use" means. */
+static int classify(scan *s, int dirfd, const char *path, const char *name)
+{
+        _cleanup_(freep) char *subsystem = NULL, *flags = NULL;
+        char p[PATH_MAX];
+        int r;
+
+        r = vk_sysfs_read_link_name(dirfd, "subsystem", &subsystem);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+
+        if (streq(subsystem, "block")) {
+                bool used = false;
+                return check_block(s, path, name, NULL, 0, &used);
+        }
+        if (streq(subsystem, "net")) {
+                uint32_t v;
+                r = vk_sysfs_read(dirfd, "flags", &flags);
+                if (r == -ENOENT)
+                        return 0;
+                if (r >= 0)
+                        r = vk_parse_hex_u32(flags, &v);
+                if (r < 0)
+                        return r;
+                return (v & IFF_UP) ? add_reason(s, "network interface %s is up", name) : 0;
+        }
+        /* DRM connectors (card0-HDMI-A-1) share the subsystem but have no node. */
+        snprintf(p, sizeof(p), "%s/dev", path);
+        if (faccessat(s->root->sysfs_fd, p, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        if (streq(subsystem, "drm"))
+                return add_node(s, "/dev/dri/", name);
+        if (streq(subsystem, "graphics"))
+                return add_node(s, "/dev/", name);
+        return 0;
+}
+
+/*
+ * Walks the device's subtree without following symlinks. Devices carry a "uevent" file; class
+ * glue directories ("block", "net", "drm") and attribute groups ("power", "queue") do not. We
+ * descend through at most one such directory below a device, which reaches every child device
+ * and skips the attribute groups' own subdirectories (mq/0/cpu*, ...).
+ */
+static int walk(scan *s, const char *path, unsigned depth, bool parent_is_device)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r;
+
+        if (depth > WALK_MAX_DEPTH || ++s->dirs > WALK_MAX_DIRS)
+                return -E2BIG;
+
+        int fd = openat(s->root->sysfs_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno; /* removed while we walked */
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+
+        bool is_device = depth == 0 || faccessat(fd, "uevent", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+        if (!is_device && !parent_is_device)
+                return 0;
+        if (is_device && depth > 0) {
+                const char *name = strrchr(path, '/');
+                r = classify(s, fd, path, name ? name + 1 : path);
+                if (r < 0)
+                        return r;
+        }
+
+        for (struct dirent *de; (de = readdir(d));) {
+                char child[PATH_MAX];
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (de->d_type != DT_DIR) {
+                        if (de->d_type != DT_UNKNOWN)
+                                continue;
+                        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                            !S_ISDIR(st.st_mode))
+                                continue;
+                }
+                if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, de->d_name) >=
+                    sizeof(child))
+                        return -ENAMETOOLONG;
+                r = walk(s, child, depth + 1, is_device);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Which processes have one of the nodes open. Processes come and go while we look: whatever
+ * vanished or cannot be read is skipped. */
+static int scan_fds(scan *s)
+{
+        _cleanup_(closedirp) DIR *procd = NULL;
+        unsigned pids = 0;
+
+        int fd = openat(s->root->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        procd = fdopendir(fd);
+        if (!procd) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+
+        for (struct dirent *de; pids < MAX_PIDS && (de = readdir(procd));) {
+                _cleanup_(closedirp) DIR *fdd = NULL;
+                _cleanup_(freep) char *comm = NULL;
+                char p[PATH_MAX];
+                unsigned fds = 0;
+
+                if (strspn(de->d_name, "0123456789") != strlen(de->d_name) ||
+                    strlen(de->d_name) > 10)
+                        continue;
+                pids++;
+                snprintf(p, sizeof(p), "%s/fd", de->d_name);
+                int dfd = openat(s->root->proc_fd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0)
+                        continue;
+                fdd = fdopendir(dfd);
+                if (!fdd) {
+                        close(dfd);
+                        continue;
+                }
+                for (struct dirent *fe; fds < MAX_FDS_PER_PID && (fe = readdir(fdd)); fds++) {
+                        char target[PATH_MAX];
+
+                        ssize_t k = readlinkat(dirfd(fdd), fe->d_name, target, sizeof(target) - 1);
+                        if (k <= 0)
+                                continue;
+                        target[k] = 0;
+                        if (!strv_contains(s->nodes, target))
+                                continue;
+                        if (!comm) {
+                                snprintf(p, sizeof(p), "%s/comm", de->d_name);
+                                if (vk_sysfs_read(s->root->proc_fd, p, &comm) < 0)
+                                        comm = strdup("?");
+                                if (!comm)
+                                        return -ENOMEM;
+                        }
+                        int r = add_reason(s, "%s is open (pid %s, %s)", target, de->d_name, comm);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int load_proc_tables(scan *s)
+{
+        _cleanup_(freep) char *mountinfo = NULL, *swaps = NULL;
+        int r;
+
+        r = vk_proc_read(s->root, "self/mountinfo", PROC_FILE_MAX, &mountinfo);
+        if (r >= 0)
+                r = vk_parse_mountinfo(mountinfo, &s->mounts, &s->n_mounts);
+        if (r < 0 && r != -ENOENT)
+                return r;
+
+        r = vk_proc_read(s->root, "swaps", PROC_FILE_MAX, &swaps);
+        if (r >= 0)
+                r = parse_swaps(swaps, &s->swaps);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        return 0;
+}
+
+int vk_holders_find(vk_root *root, const vk_device *dev, char ***ret_reasons)
+{
+        scan s = {.root = root};
+        int r;
+
+        if (!root || !dev || !dev->syspath || !ret_reasons)
+                return -EINVAL;
+
+        s.reasons = calloc(1, sizeof(char *));
+        if (!s.reasons)
+                return -ENOMEM;
+
+        r = root->proc_fd >= 0 ? load_proc_tables(&s) : 0;
+        if (r >= 0)
+                r = walk(&s, dev->syspath, 0, true);
+        if (r >= 0 && root->proc_fd >= 0 && strv_length(s.nodes) > 0)
+                r = scan_fds(&s);
+        if (r < 0) {
+                scan_done(&s);
+                return r;
+        }
+
+        size_t n = strv_length(s.reasons);
+        *ret_reasons = TAKE_PTR(s.reasons);
+        scan_done(&s);
+        return (int)n;
+}

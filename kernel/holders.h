@@ -22,3 +22,8 @@ typedef struct vk_mount {
 } vk_mount;
 int vk_parse_mountinfo(const char *text, vk_mount **ret, size_t *ret_n);
 void vk_mount_list_free(vk_mount *l, size_t n);
+
+/* Reads a whole file under the root's proc directory ("self/mountinfo", "iomem") into a
+ * NUL-terminated string; these outgrow a sysfs page. -ENOENT when the root has no proc, -EFBIG
+ * past max bytes. */
+int vk_proc_read(vk_root *root, const char *path, size_t max, char **ret);

@@ -1,6 +1,403 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Holder checks on fixture trees. Shapes follow what Debian's kernels show: an NVMe disk at
+ * <pci>/nvme/nvme0/nvme0n1/nvme0n1pN, device-mapper and md holders under devices/virtual/block
+ * linked from the partition's holders/, net interfaces at <pci>/net/<ifname> with "flags" in
+ * hex (IFF_UP = 0x1), DRM nodes at <pci>/drm/{card0,renderD128} next to connector devices that
+ * have no node, and /proc/<pid>/fd links that read "/dev/dri/card0".
+ */
 #include <glib.h>
+#include <stdio.h>
+
+#include "fixture.h"
+#include "holders.h"
+#include "macros.h"
+
+#define NVME  "0000:01:00.0"
+#define E1000 "0000:00:02.0"
+#define GPU   "0000:00:01.0"
+
+/* "../" for every directory of `from` (a path below the prefix), then `to` below the prefix. */
+static char *rel(const char *from, const char *to)
+{
+        GString *s = g_string_new(NULL);
+        for (const char *c = from; *c; c++)
+                if (*c == '/')
+                        g_string_append(s, "../");
+        g_string_append(s, to);
+        return g_string_free(s, FALSE);
+}
+
+static void link_rel(fixture *f, const char *at, const char *to)
+{
+        g_autofree char *target = rel(at, to);
+        fixture_symlink(f, at, target);
+}
+
+/* A class device at sys/<syspath>: uevent, subsystem link, dev (when it has a node) and the
+ * class/<subsystem>/<name> link. */
+static void classdev(fixture *f, const char *syspath, const char *subsystem, const char *dev)
+{
+        const char *name = strrchr(syspath, '/') + 1;
+        g_autofree char *dir = g_strconcat("sys/", syspath, NULL);
+        g_autofree char *uevent = g_strconcat(dir, "/uevent", NULL);
+        g_autofree char *sub = g_strconcat(dir, "/subsystem", NULL);
+        g_autofree char *cls = g_strconcat("sys/class/", subsystem, NULL);
+        g_autofree char *cls_link = g_strdup_printf("sys/class/%s/%s", subsystem, name);
+
+        fixture_write(f, uevent, "");
+        link_rel(f, sub, cls);
+        link_rel(f, cls_link, dir);
+        if (dev) {
+                g_autofree char *p = g_strconcat(dir, "/dev", NULL);
+                g_autofree char *v = g_strconcat(dev, "\n", NULL);
+                fixture_write(f, p, v);
+        }
+}
+
+static char *under(fixture *f, const char *dev, const char *path)
+{
+        return g_strdup_printf("%s/%s", fixture_syspath(f, dev), path);
+}
+
+/* NVMe with three partitions: p1 mounted on "/boot efi", p2 under dm-0 (mounted on /), p3 swap. */
+static void nvme_add(fixture *f)
+{
+        fixture_pci(f, NVME " vendor=0x1b36 device=0x0010 class=0x010802 driver=nvme group=4");
+        g_autofree char *ctrl = under(f, NVME, "nvme/nvme0");
+        g_autofree char *disk = under(f, NVME, "nvme/nvme0/nvme0n1");
+        g_autofree char *p1 = g_strconcat(disk, "/nvme0n1p1", NULL);
+        g_autofree char *p2 = g_strconcat(disk, "/nvme0n1p2", NULL);
+        g_autofree char *p3 = g_strconcat(disk, "/nvme0n1p3", NULL);
+
+        classdev(f, ctrl, "nvme", "240:0");
+        classdev(f, disk, "block", "259:0");
+        classdev(f, p1, "block", "259:1");
+        classdev(f, p2, "block", "259:2");
+        classdev(f, p3, "block", "259:3");
+        /* Attribute groups: no uevent, must not be mistaken for devices. */
+        g_autofree char *mq = g_strdup_printf("sys/%s/mq/0/cpu0/dummy", disk);
+        fixture_write(f, mq, "");
+
+        classdev(f, "devices/virtual/block/dm-0", "block", "254:0");
+        g_autofree char *holder = g_strdup_printf("sys/%s/holders/dm-0", p2);
+        link_rel(f, holder, "sys/devices/virtual/block/dm-0");
+        fixture_mkdir(f, "sys/devices/virtual/block/dm-0/holders");
+}
+
+static const char mountinfo[] =
+    "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw,errors=remount-ro\n"
+    "23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
+    "30 22 259:1 / /boot\\040efi rw,relatime shared:20 - vfat /dev/nvme0n1p1 rw,fmask=0077\n";
+
+static const char swaps[] =
+    "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+    "/dev/nvme0n1p3                          partition\t1048572\t\t0\t\t-2\n";
+
+typedef struct test_env {
+        fixture *f;
+        vk_root *root;
+        vk_device dev;
+        char **reasons;
+} test_env;
+
+static void env_free(test_env *e)
+{
+        strv_free(e->reasons);
+        vk_root_unref(e->root);
+        g_free(e->dev.syspath);
+        fixture_free(e->f);
+}
+
+/* Runs the check for `name`; returns what vk_holders_find returned. */
+static int find(test_env *e, const char *name)
+{
+        if (!e->root)
+                g_assert_cmpint(vk_root_open(fixture_prefix(e->f), &e->root), ==, 0);
+        g_free(e->dev.syspath);
+        e->dev =
+            (vk_device){.id.bus = VK_BUS_PCI, .syspath = g_strdup(fixture_syspath(e->f, name))};
+        g_strlcpy(e->dev.id.name, name, sizeof(e->dev.id.name));
+        e->reasons = strv_free(e->reasons);
+        return vk_holders_find(e->root, &e->dev, &e->reasons);
+}
+
+/* Reasons come in directory order: compare as sets. */
+static void assert_reasons(test_env *e, const char *const *want)
+{
+        g_assert_nonnull(e->reasons);
+        for (size_t i = 0; want[i]; i++)
+                if (!strv_contains(e->reasons, want[i]))
+                        g_error("missing reason \"%s\"", want[i]);
+        for (char **r = e->reasons; *r; r++)
+                if (!g_strv_contains(want, *r))
+                        g_error("unexpected reason \"%s\"", *r);
+}
+
+static void test_block_mounted_dm_swap(void)
+{
+        test_env e = {.f = fixture_new()};
+
+        nvme_add(e.f);
+        fixture_write(e.f, "proc/self/mountinfo", mountinfo);
+        fixture_write(e.f, "proc/swaps", swaps);
+
+        g_assert_cmpint(find(&e, NVME), ==, 3);
+        assert_reasons(&e, (const char *const[]){
+                               "block device nvme0n1p1 is mounted on /boot efi",
+                               "block device dm-0 (on nvme0n1p2) is mounted on /",
+                               "block device nvme0n1p3 is in use as swap",
+                               NULL,
+                           });
+        env_free(&e);
+}
+
+/* An active holder with nothing mounted on it still uses the partition. */
+static void test_block_held_not_mounted(void)
+{
+        test_env e = {.f = fixture_new()};
+
+        nvme_add(e.f);
+        fixture_write(e.f, "proc/self/mountinfo", "");
+        g_assert_cmpint(find(&e, NVME), ==, 1);
+        assert_reasons(&e, (const char *const[]){"block device nvme0n1p2 is held by dm-0", NULL});
+        env_free(&e);
+}
+
+/* dm-1 on md127 on the partition: the mount is found two holders up. */
+static void test_block_nested_holders(void)
+{
+        test_env e = {.f = fixture_new()};
+
+        nvme_add(e.f);
+        classdev(e.f, "devices/virtual/block/md127", "block", "9:127");
+        classdev(e.f, "devices/virtual/block/dm-1", "block", "254:1");
+        g_autofree char *p1 = under(e.f, NVME, "nvme/nvme0/nvme0n1/nvme0n1p1/holders/md127");
+        g_autofree char *at = g_strconcat("sys/", p1, NULL);
+        link_rel(e.f, at, "sys/devices/virtual/block/md127");
+        link_rel(e.f, "sys/devices/virtual/block/md127/holders/dm-1",
+                 "sys/devices/virtual/block/dm-1");
+        fixture_write(e.f, "proc/self/mountinfo",
+                      "40 1 254:1 / /srv\\011data rw - xfs /dev/mapper/data rw\n");
+
+        g_assert_cmpint(find(&e, NVME), ==, 2);
+        /* The tab in the mount point is shown as '?': reasons are printable ASCII. */
+        assert_reasons(&e, (const char *const[]){
+                               "block device dm-1 (on nvme0n1p1) is mounted on /srv?data",
+                               "block device nvme0n1p2 is held by dm-0",
+                               NULL,
+                           });
+        env_free(&e);
+}
+
+static void test_net_up_and_down(void)
+{
+        test_env e = {.f = fixture_new()};
+
+        fixture_pci(e.f, E1000 " vendor=0x8086 device=0x100e class=0x020000 driver=e1000");
+        g_autofree char *ifc = under(e.f, E1000, "net/enp0s2");
+        g_autofree char *flags = g_strdup_printf("sys/%s/flags", ifc);
+        classdev(e.f, ifc, "net", NULL);
+
+        fixture_write(e.f, flags, "0x1003\n");
+        g_assert_cmpint(find(&e, E1000), ==, 1);
+        assert_reasons(&e, (const char *const[]){"network interface enp0s2 is up", NULL});
+
+        fixture_write(e.f, flags, "0x1002\n");
+        g_assert_cmpint(find(&e, E1000), ==, 0);
+        assert_reasons(&e, (const char *const[]){NULL});
+        env_free(&e);
+}
+
+static void fd_link(fixture *f, const char *pid, const char *fd, const char *target)
+{
+        g_autofree char *p = g_strdup_printf("proc/%s/fd/%s", pid, fd);
+        fixture_symlink(f, p, target);
+}
+
+static void comm(fixture *f, const char *pid, const char *name)
+{
+        g_autofree char *p = g_strdup_printf("proc/%s/comm", pid);
+        g_autofree char *v = g_strconcat(name, "\n", NULL);
+        fixture_write(f, p, v);
+}
+
+static void gpu_add(fixture *f)
+{
+        fixture_pci(f, GPU " class=0x030000 boot_vga=1 driver=bochs-drm");
+        g_autofree char *card = under(f, GPU, "drm/card0");
+        g_autofree char *render = under(f, GPU, "drm/renderD128");
+        g_autofree char *connector = under(f, GPU, "drm/card0/card0-Virtual-1");
+        g_autofree char *fb = under(f, GPU, "graphics/fb0");
+        classdev(f, card, "drm", "226:0");
+        classdev(f, render, "drm", "226:128");
+        classdev(f, connector, "drm", NULL);
+        classdev(f, fb, "graphics", "29:0");
+}
+
+static void test_open_drm_nodes(void)
+{
+        test_env e = {.f = fixture_new()};
+
+        gpu_add(e.f);
+        fd_link(e.f, "1234", "0", "/dev/null");
+        fd_link(e.f, "1234", "5", "/dev/dri/card0");
+        fd_link(e.f, "1234", "6", "/dev/dri/card0");
+        comm(e.f, "1234", "Xorg");
+        fd_link(e.f, "99", "3", "/dev/dri/renderD128");
+        fd_link(e.f, "99", "4", "/dev/fb0");
+        comm(e.f, "99", "weston\xff");
+        /* Another card's node and a process whose fds we cannot see. */
+        fd_link(e.f, "77", "3", "/dev/dri/card1");
+        comm(e.f, "77", "other");
+        comm(e.f, "78", "gone");
+        /* proc/self is not a pid. */
+        fd_link(e.f, "self", "3", "/dev/dri/card0");
+
+        g_assert_cmpint(find(&e, GPU), ==, 3);
+        assert_reasons(&e, (const char *const[]){
+                               "/dev/dri/card0 is open (pid 1234, Xorg)",
+                               "/dev/dri/renderD128 is open (pid 99, weston?)",
+                               "/dev/fb0 is open (pid 99, weston?)",
+                               NULL,
+                           });
+        env_free(&e);
+}
+
+/* A fixture without proc: no mount, swap or open-file reasons, and no error. */
+static void test_missing_proc(void)
+{
+        test_env e = {.f = fixture_new()};
+
+        nvme_add(e.f);
+        gpu_add(e.f);
+        fixture_unlink(e.f, "proc");
+
+        g_assert_cmpint(find(&e, NVME), ==, 1);
+        /* The holder relation is sysfs' word, so it still counts. */
+        assert_reasons(&e, (const char *const[]){"block device nvme0n1p2 is held by dm-0", NULL});
+        g_assert_cmpint(find(&e, GPU), ==, 0);
+        env_free(&e);
+}
+
+/* A device with nothing below it. */
+static void test_idle_device(void)
+{
+        test_env e = {.f = fixture_new()};
+
+        fixture_pci(e.f, "0000:00:05.0 class=0x00ff00");
+        fixture_write(e.f, "proc/self/mountinfo", mountinfo);
+        g_assert_cmpint(find(&e, "0000:00:05.0"), ==, 0);
+        assert_reasons(&e, (const char *const[]){NULL});
+        env_free(&e);
+}
+
+/* Links (virtfn0, driver, subsystem) point elsewhere and are never walked. */
+static void test_links_not_followed(void)
+{
+        test_env e = {.f = fixture_new()};
+
+        fixture_pci(e.f, E1000 " class=0x020000 driver=e1000");
+        g_autofree char *ifc = under(e.f, E1000, "net/enp0s2");
+        g_autofree char *flags = g_strdup_printf("sys/%s/flags", ifc);
+        classdev(e.f, ifc, "net", NULL);
+        fixture_write(e.f, flags, "0x1003\n");
+
+        fixture_pci(e.f, "0000:00:06.0 class=0x020000");
+        g_autofree char *at =
+            g_strdup_printf("sys/%s/virtfn0", fixture_syspath(e.f, "0000:00:06.0"));
+        g_autofree char *to = g_strconcat("sys/", fixture_syspath(e.f, E1000), NULL);
+        link_rel(e.f, at, to);
+
+        g_assert_cmpint(find(&e, "0000:00:06.0"), ==, 0);
+        env_free(&e);
+}
+
+/* Bind mounts of one partition, more than we report. */
+static void test_reason_cap(void)
+{
+        test_env e = {.f = fixture_new()};
+        GString *mi = g_string_new(NULL);
+
+        nvme_add(e.f);
+        for (unsigned i = 0; i < 100; i++)
+                g_string_append_printf(mi, "%u 1 259:1 / /mnt/%u rw - ext4 /dev/nvme0n1p1 rw\n",
+                                       100 + i, i);
+        fixture_write(e.f, "proc/self/mountinfo", mi->str);
+        g_string_free(mi, TRUE);
+
+        g_assert_cmpint(find(&e, NVME), ==, 32);
+        g_assert_cmpuint(strv_length(e.reasons), ==, 32);
+        env_free(&e);
+}
+
+static void test_parse_mountinfo(void)
+{
+        vk_mount *m = NULL;
+        size_t n = 0;
+        const char text[] = "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw\n"
+                            "30 22 259:1 / /a\\040b\\134c\\012d rw - vfat /dev/nvme0n1p1 rw\n"
+                            "bad line\n"
+                            "31 22 x:1 / /x rw - tmpfs tmpfs rw\n"
+                            "32 22 1: / /y rw - tmpfs tmpfs rw\n"
+                            "33 22 1:99999999999 / /z rw - tmpfs tmpfs rw\n"
+                            "34 22 8:1 / /nul\\000 rw - ext4 /dev/sda1 rw\n"
+                            "35 22 8:2 / /odd\\9\\07 rw - ext4 /dev/sda2 rw\n"
+                            "36 22 4294967295:0 / /last";
+
+        g_assert_cmpint(vk_parse_mountinfo(text, &m, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 4);
+        g_assert_cmpuint(m[0].major, ==, 254);
+        g_assert_cmpuint(m[0].minor, ==, 0);
+        g_assert_cmpstr(m[0].mount_point, ==, "/");
+        g_assert_cmpuint(m[1].major, ==, 259);
+        g_assert_cmpuint(m[1].minor, ==, 1);
+        g_assert_cmpstr(m[1].mount_point, ==, "/a b\\c\nd");
+        /* Backslashes that are not an escape stay as they are. */
+        g_assert_cmpstr(m[2].mount_point, ==, "/odd\\9\\07");
+        g_assert_cmpuint(m[3].major, ==, 4294967295u);
+        g_assert_cmpstr(m[3].mount_point, ==, "/last");
+        vk_mount_list_free(m, n);
+
+        g_assert_cmpint(vk_parse_mountinfo("", &m, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 0);
+        vk_mount_list_free(m, n);
+}
+
+static void test_proc_read(void)
+{
+        _cleanup_(freep) char *s = NULL, *big = NULL;
+        test_env e = {.f = fixture_new()};
+        GString *text = g_string_new(NULL);
+
+        /* Larger than a sysfs page, as iomem and mountinfo are. */
+        for (unsigned i = 0; i < 2000; i++)
+                g_string_append_printf(text, "line %u\n", i);
+        fixture_write(e.f, "proc/iomem", text->str);
+        g_assert_cmpint(vk_root_open(fixture_prefix(e.f), &e.root), ==, 0);
+
+        g_assert_cmpint(vk_proc_read(e.root, "iomem", 1 << 20, &s), ==, 0);
+        g_assert_cmpstr(s, ==, text->str);
+        g_assert_cmpint(vk_proc_read(e.root, "iomem", 100, &big), ==, -EFBIG);
+        g_assert_null(big);
+        g_assert_cmpint(vk_proc_read(e.root, "nothing", 100, &big), ==, -ENOENT);
+        g_string_free(text, TRUE);
+        env_free(&e);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/holders/block-mounted-dm-swap", test_block_mounted_dm_swap);
+        g_test_add_func("/holders/block-held-not-mounted", test_block_held_not_mounted);
+        g_test_add_func("/holders/block-nested-holders", test_block_nested_holders);
+        g_test_add_func("/holders/net-up-and-down", test_net_up_and_down);
+        g_test_add_func("/holders/open-drm-nodes", test_open_drm_nodes);
+        g_test_add_func("/holders/missing-proc", test_missing_proc);
+        g_test_add_func("/holders/idle-device", test_idle_device);
+        g_test_add_func("/holders/links-not-followed", test_links_not_followed);
+        g_test_add_func("/holders/reason-cap", test_reason_cap);
+        g_test_add_func("/holders/parse-mountinfo", test_parse_mountinfo);
+        g_test_add_func("/holders/proc-read", test_proc_read);
         return g_test_run();
 }
