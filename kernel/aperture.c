@@ -19,8 +19,6 @@
  */
 
 #include <ctype.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -36,28 +34,6 @@
 #define VTCON_MAX         64
 #define PCI_CLASS_VGA     0x0300 /* class_code >> 8 */
 #define PCI_STD_NUM_BARS  6      /* the kernel checks BARs 0-5, never the ROM */
-
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-
-/* Opens dirfd/path for listing; the caller owns the DIR. */
-static int open_dir(int dirfd, const char *path, DIR **ret)
-{
-        int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        *ret = d;
-        return 0;
-}
 
 /* ---- /proc/iomem ---- */
 
@@ -228,15 +204,9 @@ static const struct fb_kind *fb_kind_of(const char *name)
         return NULL;
 }
 
-static int strv_sort_cmp(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int vk_aperture_firmware_fbs(vk_root *root, char ***ret)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
-        _cleanup_(strv_freep) char **l = NULL;
+        _cleanup_(strv_freep) char **names = NULL, **l = NULL;
         int r;
 
         if (!root || !ret)
@@ -245,19 +215,16 @@ int vk_aperture_firmware_fbs(vk_root *root, char ***ret)
         l = calloc(1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
-
-        r = open_dir(root->sysfs_fd, "bus/platform/devices", &d);
+        r = vk_sysfs_list(root->sysfs_fd, "bus/platform/devices", &names);
         if (r < 0 && r != -ENOENT)
                 return r;
-        for (struct dirent *de; d && (de = readdir(d));) {
-                if (!fb_kind_of(de->d_name))
+        for (char **n = names; n && *n; n++) {
+                if (!fb_kind_of(*n))
                         continue;
-                r = strv_extend(&l, de->d_name);
+                r = strv_extend(&l, *n);
                 if (r < 0)
                         return r;
         }
-
-        qsort(l, strv_length(l), sizeof(char *), strv_sort_cmp);
         *ret = TAKE_PTR(l);
         return 0;
 }
@@ -467,29 +434,25 @@ static int fb_states_load(vk_root *root, fb_state **ret, size_t *ret_n)
 static int fbdevs_collect(vk_root *root, const vk_device *gpu, const fb_state *fbs, size_t n_fbs,
                           char ***fbdevs, size_t *ret_total)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_(strv_freep) char **names = NULL;
         size_t total = 0;
         int r;
 
-        r = open_dir(root->sysfs_fd, "class/graphics", &d);
-        if (r == -ENOENT) {
-                *ret_total = 0;
-                return 0;
-        }
-        if (r < 0)
+        r = vk_sysfs_list(root->sysfs_fd, "class/graphics", &names);
+        if (r < 0 && r != -ENOENT)
                 return r;
 
-        for (struct dirent *de; (de = readdir(d));) {
+        for (char **n = names; n && *n; n++) {
                 _cleanup_(freep) char *target = NULL;
                 char path[PATH_MAX];
 
-                if (strncmp(de->d_name, "fb", 2) != 0 || !de->d_name[2] ||
-                    strspn(de->d_name + 2, "0123456789") != strlen(de->d_name + 2))
+                if (strncmp(*n, "fb", 2) != 0 || !(*n)[2] ||
+                    strspn(*n + 2, "0123456789") != strlen(*n + 2))
                         continue;
-                snprintf(path, sizeof(path), "class/graphics/%s/device", de->d_name);
+                snprintf(path, sizeof(path), "class/graphics/%s/device", *n);
                 r = vk_sysfs_resolve_link(root->sysfs_fd, path, &target);
                 if (r == -ENOENT)
-                        continue;
+                        continue; /* fbcon, or unregistered meanwhile */
                 if (r < 0)
                         return r;
                 total++;
@@ -498,12 +461,11 @@ static int fbdevs_collect(vk_root *root, const vk_device *gpu, const fb_state *f
                 for (size_t i = 0; i < n_fbs && !goes; i++)
                         goes = fbs[i].goes && streq(target, fbs[i].syspath);
                 if (goes) {
-                        r = strv_extend(fbdevs, de->d_name);
+                        r = strv_extend(fbdevs, *n);
                         if (r < 0)
                                 return r;
                 }
         }
-        qsort(*fbdevs, strv_length(*fbdevs), sizeof(char *), strv_sort_cmp);
         *ret_total = total;
         return 0;
 }
@@ -550,7 +512,7 @@ static int vtcon_cmp(const void *a, const void *b)
 
 int vk_vtcon_list(vk_root *root, vk_vtcon **ret, size_t *ret_n)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_(strv_freep) char **ids = NULL;
         vk_vtcon *l = NULL;
         size_t n = 0;
         int r;
@@ -559,7 +521,7 @@ int vk_vtcon_list(vk_root *root, vk_vtcon **ret, size_t *ret_n)
                 return -EINVAL;
 
         /* No class/vtconsole: a kernel without CONFIG_VT has no consoles to lose. */
-        r = open_dir(root->sysfs_fd, "class/vtconsole", &d);
+        r = vk_sysfs_list(root->sysfs_fd, "class/vtconsole", &ids);
         if (r < 0 && r != -ENOENT)
                 return r;
 
@@ -567,27 +529,25 @@ int vk_vtcon_list(vk_root *root, vk_vtcon **ret, size_t *ret_n)
         if (!l)
                 return -ENOMEM;
 
-        for (struct dirent *de; d && n < VTCON_MAX && (de = readdir(d));) {
+        for (char **id = ids; id && *id && n < VTCON_MAX; id++) {
                 _cleanup_(freep) char *name = NULL, *bind = NULL;
                 char path[PATH_MAX];
                 int bound;
 
-                if (vtcon_number(de->d_name) < 0)
+                if (vtcon_number(*id) < 0)
                         continue;
-                snprintf(path, sizeof(path), "class/vtconsole/%s/name", de->d_name);
+                snprintf(path, sizeof(path), "class/vtconsole/%s/name", *id);
                 r = vk_sysfs_read(root->sysfs_fd, path, &name);
-                if (r == -ENOENT)
-                        continue; /* unregistered meanwhile */
                 if (r >= 0) {
-                        snprintf(path, sizeof(path), "class/vtconsole/%s/bind", de->d_name);
+                        snprintf(path, sizeof(path), "class/vtconsole/%s/bind", *id);
                         r = vk_sysfs_read(root->sysfs_fd, path, &bind);
                 }
                 if (r >= 0)
                         r = vk_parse_bool(bind, &bound);
                 if (r == -ENOENT)
-                        continue;
+                        continue; /* unregistered meanwhile */
                 if (r >= 0) {
-                        l[n].id = strdup(de->d_name);
+                        l[n].id = strdup(*id);
                         r = l[n].id ? 0 : -ENOMEM;
                 }
                 if (r < 0) {
@@ -599,6 +559,7 @@ int vk_vtcon_list(vk_root *root, vk_vtcon **ret, size_t *ret_n)
                 n++;
         }
 
+        /* vtcon10 after vtcon2: the kernel's order, not the alphabet's. */
         qsort(l, n, sizeof(*l), vtcon_cmp);
         *ret = l;
         *ret_n = n;
