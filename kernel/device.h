@@ -17,8 +17,8 @@ typedef enum vk_bus {
         _VK_BUS_INVALID = -EINVAL,
 } vk_bus;
 
-const char *vk_bus_to_string(vk_bus bus);    /* "pci", "platform", "amba" */
-vk_bus vk_bus_from_string(const char *s);    /* or _VK_BUS_INVALID */
+const char *vk_bus_to_string(vk_bus bus);           /* "pci", "platform", "amba" */
+vk_bus vk_bus_from_string(const char *s);           /* or _VK_BUS_INVALID */
 const char *vk_bus_default_vfio_driver(vk_bus bus); /* vfio-pci, vfio-platform, vfio-amba */
 
 #define VK_NAME_MAX 255
@@ -56,16 +56,16 @@ typedef struct vk_bar {
 /* Facts read from sysfs at one moment. Absent attributes read as 0/NULL/-1. */
 typedef struct vk_device {
         vk_device_id id;
-        char *syspath;         /* relative to sysfs root: "devices/pci0000:00/0000:00:02.0/..." */
+        char *syspath; /* relative to sysfs root: "devices/pci0000:00/0000:00:02.0/..." */
         uint32_t vendor, device, class_code, subsystem_vendor, subsystem_device;
         char *driver;          /* NULL when unbound */
         char *driver_override; /* NULL when the kernel says "(null)" */
         int iommu_group;       /* -1 without a group */
         int boot_vga;          /* -1 when the attribute is absent */
         char *modalias;
-        int numvfs, totalvfs;  /* -1 without SR-IOV */
-        char *physfn;          /* name of the PF when this is a VF, else NULL */
-        bool is_bridge;        /* PCI-PCI/CardBus bridge (0x0604, 0x0609, 0x0607): vfio-pci refuses */
+        int numvfs, totalvfs; /* -1 without SR-IOV */
+        char *physfn;         /* name of the PF when this is a VF, else NULL */
+        bool is_bridge; /* PCI-PCI/CardBus bridge (0x0604, 0x0609, 0x0607): vfio-pci refuses */
         vk_bar bars[VK_MAX_BARS];
         size_t n_bars;
 } vk_device;

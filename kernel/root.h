@@ -9,11 +9,11 @@
 
 typedef struct vk_root {
         unsigned n_ref;
-        char *prefix;  /* as given, e.g. "/" or "/tmp/fixture.XXXX" */
-        int sysfs_fd;  /* <prefix>/sys */
-        int dev_fd;    /* <prefix>/dev */
-        int proc_fd;   /* <prefix>/proc (may be -EBADF if absent in a fixture) */
-        int run_fd;    /* <prefix>/run (may be -EBADF if absent in a fixture) */
+        char *prefix; /* as given, e.g. "/" or "/tmp/fixture.XXXX" */
+        int sysfs_fd; /* <prefix>/sys */
+        int dev_fd;   /* <prefix>/dev */
+        int proc_fd;  /* <prefix>/proc (may be -EBADF if absent in a fixture) */
+        int run_fd;   /* <prefix>/run (may be -EBADF if absent in a fixture) */
 } vk_root;
 
 /* Opens <prefix>/sys and <prefix>/dev (required), proc and run (optional). */

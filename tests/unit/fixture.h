@@ -9,7 +9,8 @@
 
 typedef struct fixture fixture;
 
-fixture *fixture_new(void);  /* mkdtemp + sys/bus/{pci,platform,amba}/{devices,drivers}, dev, proc, run */
+fixture *
+fixture_new(void); /* mkdtemp + sys/bus/{pci,platform,amba}/{devices,drivers}, dev, proc, run */
 void fixture_free(fixture *f); /* removes the tree */
 const char *fixture_prefix(const fixture *f);
 
@@ -44,5 +45,6 @@ void fixture_amba(fixture *f, const char *spec);
 /* A registered driver without devices: sys/bus/<bus>/drivers/<name>/{bind,unbind}. */
 void fixture_driver(fixture *f, const char *bus, const char *name);
 
-/* Syspath (relative to sys/) of a device created above, e.g. "devices/pci0000:00/0000:00:02.0/0000:01:00.0". */
+/* Syspath (relative to sys/) of a device created above, e.g.
+ * "devices/pci0000:00/0000:00:02.0/0000:01:00.0". */
 const char *fixture_syspath(const fixture *f, const char *name);
