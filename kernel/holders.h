@@ -10,7 +10,8 @@
  *   "/dev/dri/card1 is open (pid 1234, Xorg)"
  * Sources: the device's block children, their partitions and holders (dm, md) against
  * proc/self/mountinfo and proc/swaps; net children's flags; proc/<pid>/fd links to the device's
- * drm and graphics nodes.
+ * drm, graphics and block nodes. Returns the number of reasons (0: nobody) with *ret_reasons always
+ * allocated, or -errno when a source could not be read in full (never a guess).
  */
 int vk_holders_find(vk_root *root, const vk_device *dev, char ***ret_reasons);
 
