@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A private system bus with the org.vfiod1 mock on it, for the lib suite's tests."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import dbus
+import dbusmock
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TEMPLATE = os.path.join(HERE, "vfiod_mock.py")
+SERVER = os.path.join(HERE, "mock-server.py")
+MOCK_IFACE = "org.freedesktop.DBus.Mock"
+
+
+class MockBusTestCase(dbusmock.DBusTestCase):
+    """Each test class gets its own bus; each test its own fresh mock and group file."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_system_bus()
+        cls.address = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]
+        cls.bus = cls.get_dbus(system_bus=True)
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        # Stands in for /dev/vfio/N: the tests recognise it by its inode.
+        self.group_file = os.path.join(self.tmp.name, "group")
+        with open(self.group_file, "w", encoding="utf-8") as f:
+            f.write("group\n")
+        self.group_ino = os.stat(self.group_file).st_ino
+        self.mock_log = open(os.path.join(self.tmp.name, "mock.log"), "wb")
+        self.mock = None
+        self.start_mock()
+
+    def tearDown(self):
+        self.stop_mock()
+        self.mock_log.close()
+        self.tmp.cleanup()
+
+    def start_mock(self):
+        self.mock = subprocess.Popen(
+            [sys.executable, SERVER, TEMPLATE, json.dumps({"group-file": self.group_file}),
+             os.path.join(self.tmp.name, "calls.log")],
+            stdout=subprocess.PIPE, stderr=self.mock_log, text=True)
+        if self.mock.stdout.readline().strip() != "ready":
+            raise RuntimeError("the org.vfiod1 mock did not start")
+
+    def stop_mock(self):
+        if self.mock:
+            self.mock.terminate()
+            self.mock.wait()
+            self.mock.stdout.close()
+            self.mock = None
+
+    def mock_object(self, path):
+        return dbus.Interface(self.bus.get_object("org.vfiod1", path), MOCK_IFACE)
+
+    def calls(self, method, path="/org/vfiod1"):
+        """The argument lists of every call of @method the mock received, oldest first."""
+        return [args for _, args in self.mock_object(path).GetMethodCalls(method)]
+
+    def fail_with(self, method, error_name, message="injected failure", path="/org/vfiod1",
+                  in_sig="sa{sv}", out_sig="ho"):
+        code = f"raise dbus.exceptions.DBusException({message!r}, name={error_name!r})"
+        self.mock_object(path).AddMethod("", method, in_sig, out_sig, code)
