@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the engine's files share: the engine object, the window, the stalled unbinds. */
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "driver-core.h"
+#include "engine.h"
+#include "journal.h"
+#include "macros.h"
+
+/* The hotplug window of one bus (window.c). */
+typedef struct window {
+        unsigned n_closed; /* transactions holding drivers_autoprobe off */
+        bool saved;        /* drivers_autoprobe before the first of them turned it off */
+} window;
+
+/*
+ * An unbind nobody waits for any more: one that outlived its transaction's timeout (the worker
+ * may stay blocked in the kernel for as long as someone holds the device, holding the device
+ * lock, so nothing else may touch the device until it returns), or the unbind of a device that
+ * appeared in an assigned group and bound a host driver.
+ */
+typedef struct stalled_unbind {
+        engine *engine;
+        vk_device_id id;
+        vk_unbind_job *job;
+        sd_event_source *source;
+        bool probe_after; /* a fenced newcomer: probe once unbound so the VFIO driver binds */
+        struct stalled_unbind *next;
+} stalled_unbind;
+
+struct engine {
+        sd_event *event;
+        vk_root *root;
+        vk_modules *modules; /* NULL: never load modules (drivers must be registered) */
+        engine_config config;
+        char *journal_path; /* <runtime_dir>/journal, for messages */
+        int journal_fd;
+        window windows[_VK_BUS_MAX];
+
+        record **records; /* every record in the journal, one per group */
+        size_t n_records;
+        transaction **transactions; /* in flight */
+        size_t n_transactions;
+        stalled_unbind *stalled;
+        int *unreadable; /* groups whose journal record could not be parsed */
+        size_t n_unreadable;
+};
+
+/* engine.c */
+static inline void engine_freep(engine **e)
+{
+        engine_free(*e);
+}
+uint32_t engine_timeout_ms(const engine *e, uint32_t requested);
+record *engine_find_record(engine *e, int group);
+int engine_add_record(engine *e, record *r);   /* takes ownership on success */
+void engine_drop_record(engine *e, record *r); /* removes from the list and frees */
+/* Busy for anyone but self: a record, a transaction other than self, an unreadable record.
+ * *ret_why (optional) is a static phrase for messages. */
+bool engine_group_busy_other(engine *e, int group, const transaction *self, const char **ret_why);
+bool engine_device_stalled(engine *e, const vk_device_id *id);
+/* Hands a running unbind job over to the engine (reference taken). */
+int engine_stall(engine *e, const vk_device_id *id, vk_unbind_job *job, bool probe_after);
+int engine_link_transaction(engine *e, transaction *t);
+void engine_unlink_transaction(engine *e, transaction *t);
+
+/* window.c */
+/* The autoprobe value a journal records: the saved value while closed, else the current one. */
+int window_original(engine *e, vk_bus bus, bool *ret);
+int window_close(engine *e, vk_bus bus);
+/* Always releases this transaction's hold; returns the error of restoring autoprobe, if any. */
+int window_open(engine *e, vk_bus bus);
+/* Restores every closed window (engine_free: nothing may leave a bus without autoprobe). */
+void window_reset_all(engine *e);
+/* Probes the devices of bus that are not in before and have no driver: they appeared while the
+ * window was closed and missed the probe the kernel would have given them. */
+void window_probe_newcomers(engine *e, vk_bus bus, char **before);
+
+/* plan.c */
+static inline void plan_freep(plan **p)
+{
+        plan_free(*p);
+}
+int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const transaction *self,
+               plan **ret, engine_failure *ret_failure);
+
+/* transaction.c */
+int transaction_group(const transaction *t);
+/* Unlinks it from the engine and frees it without calling its done callback. */
+transaction *transaction_free(transaction *t);
+
+/* recover.c: putting members back where the record says they were (shared by the rollback and
+ * release transactions and by startup recovery). */
+typedef enum restore_result {
+        RESTORE_OK,      /* every member is where the record says */
+        RESTORE_UNBOUND, /* nothing of ours is left, but a previous driver did not come back */
+        RESTORE_PARTIAL, /* something of ours is left (VFIO driver, override, stalled unbind) */
+} restore_result;
+/* Does this member need its VFIO driver unbound before it can go back? */
+bool restore_needs_unbind(engine *e, const record *r, const record_member *m);
+/* Overrides and drivers back (members in reverse order, stalled ones skipped), then the console
+ * and a verification of every member. ret_incomplete: newly allocated sentence, or NULL. */
+restore_result restore_members(engine *e, record *r, char **ret_incomplete);
+
+/* failure.c helpers live in engine.c */
+void failure_set(engine_failure *f, engine_error error, const char *step,
+                 const vk_device_id *device, int errnum, const char *format, ...) _printf_(6, 7);

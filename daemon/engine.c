@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The engine object: configuration, the journal directory, the records of the groups it holds,
+ * the transactions in flight and the unbinds that outlived them. Also the fencing of devices
+ * that appear in a group we hold.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "driver-core.h"
+#include "engine-internal.h"
+#include "log.h"
+
+#define ENGINE_DEFAULT_TIMEOUT_MS 10000u
+
+void assign_options_done(assign_options *o)
+{
+        if (!o)
+                return;
+        free(o->driver);
+        o->driver = NULL;
+}
+
+void lease_info_done(lease_info *l)
+{
+        if (!l)
+                return;
+        free(l->owner);
+        free(l->driver);
+        l->owner = l->driver = NULL;
+}
+
+void failure_set(engine_failure *f, engine_error error, const char *step,
+                 const vk_device_id *device, int errnum, const char *format, ...)
+{
+        va_list ap;
+
+        *f = (engine_failure){.error = error, .errnum = errnum};
+        snprintf(f->step, sizeof(f->step), "%s", step);
+        if (device)
+                snprintf(f->device, sizeof(f->device), "%s", device->name);
+        va_start(ap, format);
+        vsnprintf(f->message, sizeof(f->message), format, ap);
+        va_end(ap);
+}
+
+uint32_t engine_timeout_ms(const engine *e, uint32_t requested)
+{
+        if (requested > 0)
+                return requested;
+        if (e->config.unbind_timeout_ms > 0)
+                return e->config.unbind_timeout_ms;
+        return ENGINE_DEFAULT_TIMEOUT_MS;
+}
+
+static int strv_copy(char *const *l, char ***ret)
+{
+        _cleanup_(strv_freep) char **c = NULL;
+
+        c = calloc(1, sizeof(char *));
+        if (!c)
+                return -ENOMEM;
+        for (char *const *s = l; s && *s; s++)
+                if (strv_extend(&c, *s) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+static int mkdir_if_missing(const char *path, mode_t mode)
+{
+        if (mkdir(path, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int engine_new(sd_event *event, vk_root *root, vk_modules *modules, const engine_config *config,
+               const char *runtime_dir, engine **ret)
+{
+        _cleanup_(engine_freep) engine *e = NULL;
+        int r;
+
+        if (!event || !root || !config || !runtime_dir || !ret)
+                return -EINVAL;
+
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->journal_fd = -EBADF;
+        e->event = sd_event_ref(event);
+        e->root = vk_root_ref(root);
+        e->modules = modules;
+        e->config.unbind_timeout_ms = config->unbind_timeout_ms;
+        e->config.default_console = config->default_console;
+        if (strv_copy(config->deny_devices, &e->config.deny_devices) < 0 ||
+            strv_copy(config->deny_ids, &e->config.deny_ids) < 0)
+                return -ENOMEM;
+        if (config->allowed_drivers &&
+            strv_copy(config->allowed_drivers, &e->config.allowed_drivers) < 0)
+                return -ENOMEM;
+
+        if (asprintf(&e->journal_path, "%s/journal", runtime_dir) < 0)
+                return -ENOMEM;
+        r = mkdir_if_missing(runtime_dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create %s: %m", runtime_dir);
+        /* Previous drivers and lease owners are nobody else's business. */
+        r = mkdir_if_missing(e->journal_path, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create %s: %m", e->journal_path);
+        e->journal_fd = open(e->journal_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (e->journal_fd < 0)
+                return log_error_errno(-errno, "Cannot open %s: %m", e->journal_path);
+
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+static stalled_unbind *stalled_free(stalled_unbind *s)
+{
+        if (!s)
+                return NULL;
+        sd_event_source_disable_unref(s->source);
+        vk_unbind_job_unref(s->job);
+        free(s);
+        return NULL;
+}
+
+engine *engine_free(engine *e)
+{
+        if (!e)
+                return NULL;
+        /* In-flight transactions end without their callbacks; their journal records stay and
+         * the next start rolls them back. */
+        while (e->n_transactions > 0)
+                transaction_free(e->transactions[0]);
+        free(e->transactions);
+        while (e->stalled) {
+                stalled_unbind *s = e->stalled;
+                e->stalled = s->next;
+                stalled_free(s);
+        }
+        window_reset_all(e);
+        for (size_t i = 0; i < e->n_records; i++)
+                record_free(e->records[i]);
+        free(e->records);
+        free(e->unreadable);
+        safe_close(e->journal_fd);
+        free(e->journal_path);
+        strv_free(e->config.deny_devices);
+        strv_free(e->config.deny_ids);
+        strv_free(e->config.allowed_drivers);
+        vk_root_unref(e->root);
+        sd_event_unref(e->event);
+        free(e);
+        return NULL;
+}
+
+/* ---- records and transactions ---- */
+
+record *engine_find_record(engine *e, int group)
+{
+        for (size_t i = 0; i < e->n_records; i++)
+                if (e->records[i]->a.group == group)
+                        return e->records[i];
+        return NULL;
+}
+
+int engine_add_record(engine *e, record *r)
+{
+        record **l;
+
+        if (engine_find_record(e, r->a.group))
+                return -EEXIST;
+        l = realloc(e->records, sizeof(*l) * (e->n_records + 1));
+        if (!l)
+                return -ENOMEM;
+        e->records = l;
+        e->records[e->n_records++] = r;
+        return 0;
+}
+
+void engine_drop_record(engine *e, record *r)
+{
+        for (size_t i = 0; i < e->n_records; i++)
+                if (e->records[i] == r) {
+                        memmove(e->records + i, e->records + i + 1,
+                                sizeof(*e->records) * (e->n_records - i - 1));
+                        e->n_records--;
+                        break;
+                }
+        record_free(r);
+}
+
+int engine_link_transaction(engine *e, transaction *t)
+{
+        transaction **l = realloc(e->transactions, sizeof(*l) * (e->n_transactions + 1));
+        if (!l)
+                return -ENOMEM;
+        e->transactions = l;
+        e->transactions[e->n_transactions++] = t;
+        return 0;
+}
+
+void engine_unlink_transaction(engine *e, transaction *t)
+{
+        for (size_t i = 0; i < e->n_transactions; i++)
+                if (e->transactions[i] == t) {
+                        memmove(e->transactions + i, e->transactions + i + 1,
+                                sizeof(*e->transactions) * (e->n_transactions - i - 1));
+                        e->n_transactions--;
+                        return;
+                }
+}
+
+static bool group_has_transaction(engine *e, int group, const transaction *except)
+{
+        for (size_t i = 0; i < e->n_transactions; i++)
+                if (e->transactions[i] != except && transaction_group(e->transactions[i]) == group)
+                        return true;
+        return false;
+}
+
+bool engine_group_busy_other(engine *e, int group, const transaction *self, const char **ret_why)
+{
+        const char *why = NULL;
+        record *r;
+
+        if (group_has_transaction(e, group, self))
+                why = "has a transaction in progress";
+        /* A transaction's own record is no reason to refuse it (it can only be its own: nobody
+         * else may create a record for a group with a transaction in flight). */
+        else if ((r = engine_find_record(e, group)) && !(self && transaction_group(self) == group))
+                why = r->state == RECORD_COMMITTED && !r->returning
+                          ? "is assigned"
+                          : "has an unfinished rollback or release";
+        for (size_t i = 0; !why && i < e->n_unreadable; i++)
+                if (e->unreadable[i] == group)
+                        why = "has an unreadable journal record (see the log)";
+
+        if (ret_why)
+                *ret_why = why;
+        return why != NULL;
+}
+
+bool engine_group_busy(engine *e, int group)
+{
+        return e && engine_group_busy_other(e, group, NULL, NULL);
+}
+
+/* ---- unbinds that outlived their transaction ---- */
+
+bool engine_device_stalled(engine *e, const vk_device_id *id)
+{
+        for (stalled_unbind *s = e->stalled; s; s = s->next)
+                if (s->id.bus == id->bus && streq(s->id.name, id->name))
+                        return true;
+        return false;
+}
+
+static void resume_done(transaction *t, int r, int group_fd, const engine_failure *failure,
+                        void *userdata)
+{
+        safe_close(group_fd);
+        if (r < 0)
+                log_warning("group %d: finishing the interrupted return to the host failed: %s",
+                            transaction_group(t), failure ? failure->message : strerror(-r));
+        else
+                log_info("group %d: returned to the host after the kernel let go",
+                         transaction_group(t));
+}
+
+/* A record left half-way back to the host waited only for the kernel to let go of a device:
+ * once nothing of it is stalled any more, finish the way back. */
+static void resume_returning(engine *e, const vk_device_id *id)
+{
+        for (size_t i = 0; i < e->n_records; i++) {
+                record *r = e->records[i];
+
+                if (!r->returning || !record_find_member(r, id))
+                        continue;
+                if (group_has_transaction(e, r->a.group, NULL))
+                        return;
+                for (size_t j = 0; j < r->n_members; j++)
+                        if (engine_device_stalled(e, &r->members[j].id))
+                                return;
+                if (engine_release(e, id, 0, resume_done, NULL, NULL) < 0)
+                        log_warning("group %d: cannot resume its return to the host", r->a.group);
+                return;
+        }
+}
+
+static int on_stalled_done(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+        stalled_unbind *s = userdata;
+        engine *e = s->engine;
+        vk_device_id id = s->id;
+        int r = vk_unbind_job_result(s->job);
+
+        if (r == -EAGAIN)
+                return 0;
+        for (stalled_unbind **p = &e->stalled; *p; p = &(*p)->next)
+                if (*p == s) {
+                        *p = s->next;
+                        break;
+                }
+        if (r < 0 && r != -ENODEV)
+                log_warning_errno(r, "%s: the late unbind failed: %m", id.name);
+        else
+                log_info("%s: the kernel finished a late unbind", id.name);
+        if (s->probe_after && r >= 0) {
+                int k = vk_dc_probe(e->root, &id);
+                if (k < 0)
+                        log_warning_errno(k, "%s: probing after the unbind failed: %m", id.name);
+        }
+        stalled_free(s);
+        resume_returning(e, &id);
+        return 0;
+}
+
+int engine_stall(engine *e, const vk_device_id *id, vk_unbind_job *job, bool probe_after)
+{
+        stalled_unbind *s;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s) {
+                vk_unbind_job_unref(job);
+                return -ENOMEM;
+        }
+        s->engine = e;
+        s->id = *id;
+        s->job = job;
+        s->probe_after = probe_after;
+        r = sd_event_add_io(e->event, &s->source, vk_unbind_job_fd(job), EPOLLIN, on_stalled_done,
+                            s);
+        if (r < 0) {
+                stalled_free(s);
+                return r;
+        }
+        s->next = e->stalled;
+        e->stalled = s;
+        return 0;
+}
+
+/* ---- devices appearing in our groups ---- */
+
+int engine_device_added(engine *e, const vk_device_id *id)
+{
+        _cleanup_(vk_device_freep) vk_device *d = NULL;
+        _cleanup_(vk_unbind_job_unrefp) vk_unbind_job *job = NULL;
+        record *rec;
+        const char *driver;
+        int r;
+
+        if (!e || !id)
+                return -EINVAL;
+        r = vk_device_load(e->root, id, &d);
+        if (r == -ENODEV || r == -ENOENT)
+                return 0; /* gone again */
+        if (r < 0)
+                return r;
+        if (d->iommu_group < 0)
+                return 0;
+        rec = engine_find_record(e, d->iommu_group);
+        /* A group on its way back to the host takes no newcomers. */
+        if (!rec || rec->returning || rec->bus != id->bus)
+                return 0;
+        if (engine_device_stalled(e, id))
+                return 1;
+        driver = record_driver(rec);
+
+        if (!record_find_member(rec, id)) {
+                r = record_add_member(rec, id, true, NULL, d->driver_override);
+                if (r < 0)
+                        return r;
+                r = journal_save(e->journal_fd, rec);
+                if (r < 0)
+                        log_warning_errno(r, "group %d: journaling newcomer %s failed: %m",
+                                          rec->a.group, id->name);
+        }
+
+        r = vk_dc_set_override(e->root, id, driver);
+        if (r < 0)
+                return log_error_errno(r, "group %d: fencing newcomer %s failed: %m", rec->a.group,
+                                       id->name);
+        log_info("group %d: fenced newcomer %s for %s", rec->a.group, id->name, driver);
+
+        if (d->driver && !streq(d->driver, driver)) {
+                /* It bound a host driver before the fence: take it back without waiting. */
+                r = vk_unbind_job_start(e->root, id, d->driver, &job);
+                if (r < 0)
+                        return log_error_errno(r, "%s: unbinding newcomer from %s failed: %m",
+                                               id->name, d->driver);
+                r = engine_stall(e, id, TAKE_PTR(job), true);
+                if (r < 0)
+                        return r;
+        } else if (!d->driver && rec->state == RECORD_COMMITTED) {
+                /* Committed groups have their window open: nobody else probes it. */
+                r = vk_dc_probe(e->root, id);
+                if (r < 0)
+                        log_warning_errno(r, "%s: probing newcomer failed: %m", id->name);
+        }
+        return 1;
+}
+
+/* ---- committed assignments ---- */
+
+void engine_assignments_free(engine_assignment *a, size_t n)
+{
+        for (size_t i = 0; a && i < n; i++) {
+                strv_free(a[i].members);
+                lease_info_done(&a[i].lease);
+        }
+        free(a);
+}
+
+int engine_list_assignments(engine *e, engine_assignment **ret, size_t *ret_n)
+{
+        engine_assignment *a = NULL;
+        size_t n = 0;
+
+        if (!e || !ret || !ret_n)
+                return -EINVAL;
+        for (size_t i = 0; i < e->n_records; i++) {
+                const record *r = e->records[i];
+                engine_assignment *c;
+
+                if (r->state != RECORD_COMMITTED || r->returning)
+                        continue;
+                c = realloc(a, sizeof(*a) * (n + 1));
+                if (!c) {
+                        engine_assignments_free(a, n);
+                        return -ENOMEM;
+                }
+                a = c;
+                a[n] = (engine_assignment){
+                    .group = r->a.group,
+                    .lease = {.lifetime = r->a.lease.lifetime,
+                              .owner_uid_caller = r->a.lease.owner_uid_caller,
+                              .node_uid = r->a.lease.node_uid},
+                };
+                n++;
+                if (strv_copy(r->a.members, &a[n - 1].members) < 0 ||
+                    free_and_strdup(&a[n - 1].lease.owner, r->a.lease.owner) < 0 ||
+                    free_and_strdup(&a[n - 1].lease.driver, r->a.lease.driver) < 0) {
+                        engine_assignments_free(a, n);
+                        return -ENOMEM;
+                }
+        }
+        *ret = a;
+        *ret_n = n;
+        return 0;
+}
+
+const engine_assignment *engine_find_assignment(engine *e, const vk_device_id *id)
+{
+        if (!e || !id)
+                return NULL;
+        for (size_t i = 0; i < e->n_records; i++) {
+                record *r = e->records[i];
+                if (r->state == RECORD_COMMITTED && !r->returning && record_find_member(r, id))
+                        return &r->a;
+        }
+        return NULL;
+}
