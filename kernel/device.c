@@ -53,22 +53,11 @@ const char *vk_bus_default_vfio_driver(vk_bus bus)
 
 /* ---- names ---- */
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Counts hex digits at s (at most max), or 0 if there are more than max. */
 static size_t hex_run(const char *s, size_t len, size_t max)
 {
         size_t n = 0;
-        while (n < len && hexval(s[n]) >= 0)
+        while (n < len && unhexchar(s[n]) >= 0)
                 n++;
         return n <= max ? n : 0;
 }
@@ -88,7 +77,7 @@ static bool pci_name_normalize(const char *s, size_t len, char *out)
             p[6] != '.' || p[7] < '0' || p[7] > '7')
                 return false;
         /* Device numbers stop at 31. */
-        if (hexval(p[4]) * 16 + hexval(p[5]) > 0x1f)
+        if (unhexchar(p[4]) * 16 + unhexchar(p[5]) > 0x1f)
                 return false;
         for (size_t i = 0; i < len; i++)
                 out[i] = (s[i] >= 'A' && s[i] <= 'F') ? (char)(s[i] - 'A' + 'a') : s[i];
@@ -195,21 +184,18 @@ static int syspath_bus(vk_root *root, const char *syspath, vk_bus *ret)
         return 0;
 }
 
-/* The device's directory through the bus listing: canonical, inside devices/, on that bus. */
-static int device_syspath(vk_root *root, const vk_device_id *id, char **ret)
+/* Follows rel inside the tree to a device directory under devices/ and names its bus. */
+static int device_dir(vk_root *root, const char *rel, char **ret_syspath, vk_bus *ret_bus)
 {
-        char path[sizeof("bus//devices/") + 16 + VK_NAME_MAX];
         _cleanup_(freep) char *syspath = NULL;
         struct stat st;
-        vk_bus bus;
         int r;
 
-        r = vk_device_bus_path(id, path, sizeof(path));
-        if (r < 0)
-                return r;
-        r = vk_sysfs_resolve_link(root->sysfs_fd, path, &syspath);
+        r = vk_sysfs_resolve_link(root->sysfs_fd, rel, &syspath);
         if (r == -ENOENT || r == -ENOTDIR)
                 return -ENODEV;
+        if (r == -EINVAL)
+                return -EXDEV; /* the tree's root itself */
         if (r < 0)
                 return r;
         if (strncmp(syspath, "devices/", 8) != 0)
@@ -218,12 +204,29 @@ static int device_syspath(vk_root *root, const vk_device_id *id, char **ret)
                 return errno == ENOENT ? -ENODEV : -errno;
         if (!S_ISDIR(st.st_mode))
                 return -ENODEV;
-        r = syspath_bus(root, syspath, &bus);
+        r = syspath_bus(root, syspath, ret_bus);
+        if (r < 0)
+                return r;
+        *ret_syspath = TAKE_PTR(syspath);
+        return 0;
+}
+
+/* The device's directory through the bus listing: canonical, inside devices/, on that bus. */
+static int device_syspath(vk_root *root, const vk_device_id *id, char **ret)
+{
+        char path[sizeof("bus//devices/") + 16 + VK_NAME_MAX];
+        _cleanup_(freep) char *syspath = NULL;
+        vk_bus bus;
+        int r;
+
+        r = vk_device_bus_path(id, path, sizeof(path));
+        if (r < 0)
+                return r;
+        r = device_dir(root, path, &syspath, &bus);
         if (r < 0)
                 return r;
         if (bus != id->bus)
                 return -EXDEV; /* the bus lists a directory that belongs to another bus */
-
         *ret = TAKE_PTR(syspath);
         return 0;
 }
@@ -259,33 +262,20 @@ static int path_validate(const char *s, size_t len, const char **ret_rel)
 static int resolve_path(vk_root *root, const char *s, size_t len, vk_device_id *ret)
 {
         _cleanup_(freep) char *rel = NULL, *syspath = NULL, *check = NULL;
-        const char *r_rel, *base;
+        const char *below_sys, *base;
         vk_device_id id = {};
-        struct stat st;
         int r;
 
-        r = path_validate(s, len, &r_rel);
+        r = path_validate(s, len, &below_sys);
         if (r < 0)
                 return r;
-        rel = strndup(r_rel, len - (size_t)(r_rel - s));
+        rel = strndup(below_sys, len - (size_t)(below_sys - s));
         if (!rel)
                 return -ENOMEM;
 
-        r = vk_sysfs_resolve_link(root->sysfs_fd, rel, &syspath);
-        if (r == -ENOENT || r == -ENOTDIR)
-                return -ENODEV;
+        r = device_dir(root, rel, &syspath, &id.bus);
         if (r < 0)
                 return r;
-        if (strncmp(syspath, "devices/", 8) != 0)
-                return -EXDEV;
-        if (fstatat(root->sysfs_fd, syspath, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? -ENODEV : -errno;
-        if (!S_ISDIR(st.st_mode))
-                return -ENODEV;
-        r = syspath_bus(root, syspath, &id.bus);
-        if (r < 0)
-                return r;
-
         base = strrchr(syspath, '/') + 1;
         if (!kernel_name_valid(base, strlen(base)))
                 return -EXDEV;
@@ -367,32 +357,6 @@ static int load_link_name(loader *l, const char *attr, char **ret)
         return loader_result(l, vk_sysfs_read_link_name(l->fd, attr, ret));
 }
 
-static int load_hex(loader *l, const char *attr, uint32_t *ret)
-{
-        _cleanup_(freep) char *s = NULL;
-        int r = load_string(l, attr, &s);
-        if (r == -ENOENT) {
-                *ret = 0;
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        return vk_parse_hex_u32(s, ret);
-}
-
-static int load_int(loader *l, const char *attr, int *ret)
-{
-        _cleanup_(freep) char *s = NULL;
-        int r = load_string(l, attr, &s);
-        if (r == -ENOENT) {
-                *ret = -1;
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        return vk_parse_int(s, ret);
-}
-
 static int load_optional_string(loader *l, const char *attr, char **ret)
 {
         int r = load_string(l, attr, ret);
@@ -401,6 +365,29 @@ static int load_optional_string(loader *l, const char *attr, char **ret)
                 return 0;
         }
         return r;
+}
+
+/* Absent numbers read as 0 (ids) or -1 (counts, flags); present ones must parse. */
+static int load_hex(loader *l, const char *attr, uint32_t *ret)
+{
+        _cleanup_(freep) char *s = NULL;
+        int r = load_optional_string(l, attr, &s);
+        if (r < 0)
+                return r;
+        if (!s)
+                *ret = 0;
+        return s ? vk_parse_hex_u32(s, ret) : 0;
+}
+
+static int load_int(loader *l, const char *attr, int *ret)
+{
+        _cleanup_(freep) char *s = NULL;
+        int r = load_optional_string(l, attr, &s);
+        if (r < 0)
+                return r;
+        if (!s)
+                *ret = -1;
+        return s ? vk_parse_int(s, ret) : 0;
 }
 
 static int load_optional_link(loader *l, const char *attr, char **ret)
@@ -526,69 +513,45 @@ vk_device *vk_device_free(vk_device *d)
         return NULL;
 }
 
-/* A missing attribute or link on a device that is still there, or -ENODEV. */
-static int absent_or_gone(vk_root *root, const vk_device_id *id, int r)
+/* A cheap re-read of one attribute or link through the bus listing. A missing one yields NULL
+ * while the device is still there, and -ENODEV once it is gone. */
+static int read_one(vk_root *root, const vk_device_id *id, const char *attr,
+                    int (*reader)(int dirfd, const char *path, char **ret), char **ret)
 {
-        char path[sizeof("bus//devices/") + 16 + VK_NAME_MAX];
+        char path[sizeof("bus//devices//driver_override") + 16 + VK_NAME_MAX];
+        char *value = NULL;
+        int r;
 
-        if (r != -ENOENT)
-                return r;
-        if (vk_device_bus_path(id, path, sizeof(path)) < 0)
+        if (!root || !ret)
                 return -EINVAL;
-        if (faccessat(root->sysfs_fd, path, F_OK, 0) < 0)
-                return errno == ENOENT ? -ENODEV : -errno;
-        return 0;
-}
-
-static int device_attr_path(const vk_device_id *id, const char *attr, char *buf, size_t size)
-{
-        int r = vk_device_bus_path(id, buf, size);
+        r = vk_device_bus_path(id, path, sizeof(path));
         if (r < 0)
                 return r;
-        size_t n = strlen(buf);
-        if (snprintf(buf + n, size - n, "/%s", attr) >= (int)(size - n))
-                return -ENAMETOOLONG;
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof(path) - n, "/%s", attr);
+
+        r = reader(root->sysfs_fd, path, &value);
+        if (r == -ENOENT) {
+                path[n] = '\0';
+                if (faccessat(root->sysfs_fd, path, F_OK, 0) < 0)
+                        return errno == ENOENT ? -ENODEV : -errno;
+        } else if (r < 0)
+                return r;
+        *ret = value;
         return 0;
 }
 
 int vk_device_read_driver(vk_root *root, const vk_device_id *id, char **ret)
 {
-        char path[sizeof("bus//devices//driver") + 16 + VK_NAME_MAX];
-        char *driver = NULL;
-        int r;
-
-        if (!root || !ret)
-                return -EINVAL;
-        r = device_attr_path(id, "driver", path, sizeof(path));
-        if (r < 0)
-                return r;
-        r = vk_sysfs_read_link_name(root->sysfs_fd, path, &driver);
-        if (r < 0) {
-                r = absent_or_gone(root, id, r);
-                if (r < 0)
-                        return r;
-        }
-        *ret = driver;
-        return 0;
+        return read_one(root, id, "driver", vk_sysfs_read_link_name, ret);
 }
 
 int vk_device_read_override(vk_root *root, const vk_device_id *id, char **ret)
 {
-        char path[sizeof("bus//devices//driver_override") + 16 + VK_NAME_MAX];
         char *override = NULL;
-        int r;
-
-        if (!root || !ret)
-                return -EINVAL;
-        r = device_attr_path(id, "driver_override", path, sizeof(path));
+        int r = read_one(root, id, "driver_override", vk_sysfs_read, &override);
         if (r < 0)
                 return r;
-        r = vk_sysfs_read(root->sysfs_fd, path, &override);
-        if (r < 0) {
-                r = absent_or_gone(root, id, r);
-                if (r < 0)
-                        return r;
-        }
         override_normalize(&override);
         *ret = override;
         return 0;
@@ -603,10 +566,10 @@ static const char *parse_hex_u64(const char *p, uint64_t *ret)
 
         if (p[0] != '0' || p[1] != 'x')
                 return NULL;
-        for (p += 2; hexval(*p) >= 0; p++, n++) {
+        for (p += 2; unhexchar(*p) >= 0; p++, n++) {
                 if (n == 16)
                         return NULL;
-                v = (v << 4) | (uint64_t)hexval(*p);
+                v = (v << 4) | (uint64_t)unhexchar(*p);
         }
         if (n == 0)
                 return NULL;

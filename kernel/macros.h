@@ -51,6 +51,18 @@ static inline void closep(int *fd)
         safe_close(*fd);
 }
 
+/* Value of a hex digit, or -EINVAL. */
+static inline int unhexchar(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
 /* NULL-terminated string vectors. */
 static inline char **strv_free(char **l)
 {

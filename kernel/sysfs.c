@@ -272,17 +272,6 @@ static bool at_end(const char *p)
         return p[0] == '\0' || (p[0] == '\n' && p[1] == '\0');
 }
 
-static int hex_digit(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int vk_parse_hex_u32(const char *s, uint32_t *ret)
 {
         uint32_t v = 0;
@@ -293,12 +282,12 @@ int vk_parse_hex_u32(const char *s, uint32_t *ret)
         p = s;
         if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
                 p += 2;
-        if (hex_digit(*p) < 0)
+        if (unhexchar(*p) < 0)
                 return -EINVAL;
-        for (; hex_digit(*p) >= 0; p++) {
+        for (; unhexchar(*p) >= 0; p++) {
                 if (v > UINT32_MAX >> 4)
                         return -ERANGE;
-                v = (v << 4) | (uint32_t)hex_digit(*p);
+                v = (v << 4) | (uint32_t)unhexchar(*p);
         }
         if (!at_end(p))
                 return -EINVAL;

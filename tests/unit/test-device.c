@@ -8,28 +8,13 @@
 #include <unistd.h>
 
 #include "device.h"
-#include "fixture.h"
+#include "fixture-root.h"
 #include "macros.h"
 #include "sysfs.h"
 
 #define ZERO "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
 
-typedef struct {
-        fixture *f;
-        vk_root *root;
-} ctx;
-
-static void ctx_setup(ctx *c, gconstpointer data)
-{
-        c->f = fixture_new();
-        g_assert_cmpint(vk_root_open(fixture_prefix(c->f), &c->root), ==, 0);
-}
-
-static void ctx_teardown(ctx *c, gconstpointer data)
-{
-        vk_root_unref(c->root);
-        fixture_free(c->f);
-}
+typedef fixture_root ctx;
 
 static int resolve(ctx *c, const char *name, vk_device_id *ret)
 {
@@ -258,6 +243,8 @@ static void test_resolve_path_errors(ctx *c, gconstpointer data)
         /* Outside /sys/devices. */
         g_assert_cmpint(resolve(c, "/etc/passwd", &id), ==, -EXDEV);
         g_assert_cmpint(resolve(c, "/sysfoo/devices", &id), ==, -EXDEV);
+        g_assert_cmpint(resolve(c, "/sys/", &id), ==, -EXDEV);
+        g_assert_cmpint(resolve(c, "/sys", &id), ==, -EXDEV);
         g_assert_cmpint(resolve(c, "/sys/bus/pci", &id), ==, -EXDEV);
         g_assert_cmpint(resolve(c, "/sys/kernel/iommu_groups/4", &id), ==, -EXDEV);
         /* A class device (a net interface) and a device of an unsupported bus. */
@@ -690,7 +677,7 @@ int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
 
-#define T(name, fn) g_test_add(name, ctx, NULL, ctx_setup, fn, ctx_teardown)
+#define T(name, fn) g_test_add(name, ctx, NULL, fixture_root_setup, fn, fixture_root_teardown)
         g_test_add_func("/device/bus-strings", test_bus_strings);
         g_test_add_func("/device/parse-name/valid", test_parse_name_valid);
         g_test_add_func("/device/parse-name/invalid", test_parse_name_invalid);

@@ -4,26 +4,11 @@
 #include <glib.h>
 #include <string.h>
 
-#include "fixture.h"
+#include "fixture-root.h"
 #include "group.h"
 #include "macros.h"
 
-typedef struct {
-        fixture *f;
-        vk_root *root;
-} ctx;
-
-static void ctx_setup(ctx *c, gconstpointer data)
-{
-        c->f = fixture_new();
-        g_assert_cmpint(vk_root_open(fixture_prefix(c->f), &c->root), ==, 0);
-}
-
-static void ctx_teardown(ctx *c, gconstpointer data)
-{
-        vk_root_unref(c->root);
-        fixture_free(c->f);
-}
+typedef fixture_root ctx;
 
 static const vk_member *member(const vk_group *g, const char *name)
 {
@@ -249,7 +234,7 @@ int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
 
-#define T(name, fn) g_test_add(name, ctx, NULL, ctx_setup, fn, ctx_teardown)
+#define T(name, fn) g_test_add(name, ctx, NULL, fixture_root_setup, fn, fixture_root_teardown)
         T("/group/single-endpoint", test_single_endpoint);
         T("/group/bridge-on-pcieport", test_bridge_on_pcieport);
         T("/group/pci-bridge-group", test_pci_bridge_group);

@@ -8,27 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fixture.h"
+#include "fixture-root.h"
 #include "macros.h"
 #include "root.h"
 #include "sysfs.h"
 
-typedef struct {
-        fixture *f;
-        vk_root *root;
-} ctx;
-
-static void ctx_setup(ctx *c, gconstpointer data)
-{
-        c->f = fixture_new();
-        g_assert_cmpint(vk_root_open(fixture_prefix(c->f), &c->root), ==, 0);
-}
-
-static void ctx_teardown(ctx *c, gconstpointer data)
-{
-        vk_root_unref(c->root);
-        fixture_free(c->f);
-}
+typedef fixture_root ctx;
 
 static char *slurp(ctx *c, const char *path)
 {
@@ -419,7 +404,7 @@ int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
 
-#define T(name, fn) g_test_add(name, ctx, NULL, ctx_setup, fn, ctx_teardown)
+#define T(name, fn) g_test_add(name, ctx, NULL, fixture_root_setup, fn, fixture_root_teardown)
         T("/root/open", test_root_open);
         T("/root/optional-dirs", test_root_optional_dirs);
         T("/root/required-dirs", test_root_required_dirs);
