@@ -37,7 +37,7 @@ static const char iomem_ovmf[] = "00000000-00000fff : Reserved\n"
 typedef struct test_env {
         fixture *f;
         vk_root *root;
-        vk_device gpu;
+        vk_device *gpu;
 } test_env;
 
 static void env_open(test_env *e)
@@ -48,19 +48,20 @@ static void env_open(test_env *e)
 static void env_free(test_env *e)
 {
         vk_root_unref(e->root);
-        g_free(e->gpu.syspath);
+        vk_device_free(e->gpu);
         fixture_free(e->f);
 }
 
-/* The device as vk_device_load would read it: what the aperture code looks at. */
-static void gpu_set(test_env *e, const char *name, uint32_t class_code, int boot_vga,
-                    uint64_t bar_start, uint64_t bar_end)
+/* Loads the device's facts from the fixture, as the daemon does. */
+static void gpu_load(test_env *e, const char *name)
 {
-        e->gpu = (vk_device){.id.bus = VK_BUS_PCI, .class_code = class_code, .boot_vga = boot_vga};
-        g_strlcpy(e->gpu.id.name, name, sizeof(e->gpu.id.name));
-        e->gpu.syspath = g_strdup(fixture_syspath(e->f, name));
-        e->gpu.bars[0] = (vk_bar){.index = 0, .start = bar_start, .end = bar_end, .flags = 0x42208};
-        e->gpu.n_bars = 1;
+        vk_device_id id = {.bus = VK_BUS_PCI};
+
+        if (!e->root)
+                env_open(e);
+        g_strlcpy(id.name, name, sizeof(id.name));
+        e->gpu = vk_device_free(e->gpu);
+        g_assert_cmpint(vk_device_load(e->root, &id, &e->gpu), ==, 0);
 }
 
 static void vtcon_add(fixture *f, unsigned n, const char *name, bool bound)
@@ -143,10 +144,16 @@ static void assert_nothing(vk_aperture *a)
         g_assert_false(a->removes_console);
 }
 
-static void check(test_env *e, vk_aperture **ret)
+static void check(test_env *e, const char *name, vk_aperture **ret)
 {
-        env_open(e);
-        g_assert_cmpint(vk_aperture_check(e->root, &e->gpu, ret), ==, 0);
+        gpu_load(e, name);
+        g_assert_cmpint(vk_aperture_check(e->root, e->gpu, ret), ==, 0);
+}
+
+/* Again, for the same device after the test changed the tree or a fact. */
+static void recheck(test_env *e, vk_aperture **ret)
+{
+        g_assert_cmpint(vk_aperture_check(e->root, e->gpu, ret), ==, 0);
 }
 
 static void test_boot_vga_vesafb(void)
@@ -155,8 +162,7 @@ static void test_boot_vga_vesafb(void)
         test_env e = {};
 
         seabios_vesafb(&e);
-        gpu_set(&e, "0000:00:01.0", 0x030000, 1, 0xfd000000, 0xfdffffff);
-        check(&e, &a);
+        check(&e, "0000:00:01.0", &a);
 
         g_assert_true(a->vga_class);
         g_assert_true(a->boot_vga);
@@ -170,18 +176,27 @@ static void test_boot_vga_vesafb(void)
 /* The 5ae3716cfdcd fix: a second VGA device whose BARs do not hold the fb leaves it alone. */
 static void test_secondary_vga_keeps_fb(void)
 {
-        _cleanup_(vk_aperture_freep) vk_aperture *a = NULL;
+        _cleanup_(vk_aperture_freep) vk_aperture *a = NULL, *b = NULL, *c = NULL;
         test_env e = {};
 
         seabios_vesafb(&e);
         fixture_pci(e.f, "0000:00:03.0 vendor=0x1234 device=0x1111 class=0x030000 boot_vga=0 "
                          "resource=0xe0000000-0xe0ffffff:0x42208");
-        gpu_set(&e, "0000:00:03.0", 0x030000, 0, 0xe0000000, 0xe0ffffff);
-        check(&e, &a);
+        check(&e, "0000:00:03.0", &a);
 
         g_assert_true(a->vga_class);
         g_assert_false(a->boot_vga);
         assert_nothing(a);
+
+        /* BARs just above the fb (it ends at 0xfd17ffff) and just below it. */
+        fixture_pci(e.f, "0000:00:05.0 class=0x030000 boot_vga=0 "
+                         "resource=0xfd180000-0xfd1fffff:0x42208");
+        fixture_pci(e.f, "0000:00:06.0 class=0x030000 boot_vga=0 "
+                         "resource=0xfc000000-0xfcffffff:0x42208");
+        check(&e, "0000:00:05.0", &b);
+        assert_nothing(b);
+        check(&e, "0000:00:06.0", &c);
+        assert_nothing(c);
         env_free(&e);
 }
 
@@ -193,8 +208,9 @@ static void test_secondary_vga_overlapping_fb(void)
         test_env e = {};
 
         seabios_vesafb(&e);
-        gpu_set(&e, "0000:00:01.0", 0x030000, 0, 0xfd000000, 0xfdffffff);
-        check(&e, &a);
+        gpu_load(&e, "0000:00:01.0");
+        e.gpu->boot_vga = 0; /* as if another device were the boot VGA */
+        recheck(&e, &a);
 
         assert_strv(a->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
         assert_strv(a->vtconsoles, (const char *const[]){"vtcon1", NULL});
@@ -215,8 +231,7 @@ static void test_ovmf_efifb(void)
         vtcon_add(e.f, 1, "(S) frame buffer device", true);
         fixture_write(e.f, "proc/iomem", iomem_ovmf);
         osrelease(e.f, "6.1.0-56-amd64");
-        gpu_set(&e, "0000:00:01.0", 0x030000, 1, 0x80000000, 0x80ffffff);
-        check(&e, &a);
+        check(&e, "0000:00:01.0", &a);
 
         assert_strv(a->firmware_fbs, (const char *const[]){"efi-framebuffer.0", NULL});
         assert_strv(a->fbdevs, (const char *const[]){"fb0", NULL});
@@ -235,8 +250,7 @@ static void test_display_class_0380(void)
         fixture_pci(e.f, "0000:00:04.0 vendor=0x1234 device=0x1111 class=0x038000 "
                          "resource=0xfd000000-0xfdffffff:0x42208");
         /* Even a BAR over the fb does not matter: the aperture code does not run. */
-        gpu_set(&e, "0000:00:04.0", 0x038000, -1, 0xfd000000, 0xfdffffff);
-        check(&e, &a);
+        check(&e, "0000:00:04.0", &a);
 
         g_assert_false(a->vga_class);
         g_assert_false(a->boot_vga);
@@ -252,8 +266,7 @@ static void test_non_vga(void)
         seabios_vesafb(&e);
         fixture_pci(e.f, "0000:00:02.0 vendor=0x8086 device=0x100e class=0x020000 driver=e1000 "
                          "resource=0xfeb80000-0xfeb9ffff:0x40200");
-        gpu_set(&e, "0000:00:02.0", 0x020000, -1, 0xfeb80000, 0xfeb9ffff);
-        check(&e, &a);
+        check(&e, "0000:00:02.0", &a);
 
         g_assert_false(a->vga_class);
         assert_nothing(a);
@@ -277,15 +290,15 @@ static void test_iomem_zeroed_nesting(void)
         fixture_write(e.f, "proc/iomem", iomem_zeroed);
         fixture_pci(e.f, "0000:00:03.0 class=0x030000 boot_vga=0 "
                          "resource=0xe0000000-0xe0ffffff:0x42208");
-        gpu_set(&e, "0000:00:03.0", 0x030000, 0, 0xe0000000, 0xe0ffffff);
-        check(&e, &a);
+        check(&e, "0000:00:03.0", &a);
         /* Nested under 00:01.0, so not in 00:03.0's memory. */
         assert_nothing(a);
 
-        /* The same view from the device that owns the BAR: it goes. */
-        g_free(e.gpu.syspath);
-        gpu_set(&e, "0000:00:01.0", 0x030000, 0, 0, 0);
-        g_assert_cmpint(vk_aperture_check(e.root, &e.gpu, &b), ==, 0);
+        /* The same view from the device that owns the BAR (not as the boot device, so only the
+         * overlap can decide): it goes. */
+        gpu_load(&e, "0000:00:01.0");
+        e.gpu->boot_vga = 0;
+        recheck(&e, &b);
         assert_strv(b->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
         g_assert_true(b->removes_console);
         env_free(&e);
@@ -302,14 +315,13 @@ static void test_iomem_unknown_is_conservative(void)
                       "00000000-00000000 : Reserved\n    00000000-00000000 : vesafb\n");
         fixture_pci(e.f, "0000:00:03.0 class=0x030000 boot_vga=0 "
                          "resource=0xe0000000-0xe0ffffff:0x42208");
-        gpu_set(&e, "0000:00:03.0", 0x030000, 0, 0xe0000000, 0xe0ffffff);
-        check(&e, &a);
+        check(&e, "0000:00:03.0", &a);
         assert_strv(a->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
         g_assert_true(a->removes_console);
 
         /* No iomem at all: the same answer. */
         fixture_unlink(e.f, "proc/iomem");
-        g_assert_cmpint(vk_aperture_check(e.root, &e.gpu, &b), ==, 0);
+        recheck(&e, &b);
         assert_strv(b->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
         env_free(&e);
 }
@@ -325,13 +337,12 @@ static void test_driverless_fb_needs_primary(void)
                          "resource=0xfd000000-0xfdffffff:0x42208");
         fixture_platform(e.f, "simple-framebuffer.0");
         osrelease(e.f, "6.1.0-56-amd64");
-        gpu_set(&e, "0000:00:01.0", 0x030000, 0, 0xfd000000, 0xfdffffff);
-        check(&e, &a);
+        check(&e, "0000:00:01.0", &a);
         assert_nothing(a);
 
         /* The boot device disables sysfb, which unregisters it whatever its driver. */
-        e.gpu.boot_vga = 1;
-        g_assert_cmpint(vk_aperture_check(e.root, &e.gpu, &b), ==, 0);
+        e.gpu->boot_vga = 1;
+        recheck(&e, &b);
         assert_strv(b->firmware_fbs, (const char *const[]){"simple-framebuffer.0", NULL});
         g_assert_false(b->removes_console);
         env_free(&e);
@@ -357,13 +368,10 @@ static void test_612_parented_fb(void)
         fixture_write(e.f, "proc/iomem", iomem_seabios);
         osrelease(e.f, "6.12.117+deb12-amd64");
 
-        gpu_set(&e, "0000:00:03.0", 0x030000, 0, 0xe0000000, 0xe0ffffff);
-        check(&e, &a);
+        check(&e, "0000:00:03.0", &a);
         assert_nothing(a);
 
-        g_free(e.gpu.syspath);
-        gpu_set(&e, "0000:00:01.0", 0x030000, 1, 0xfd000000, 0xfdffffff);
-        g_assert_cmpint(vk_aperture_check(e.root, &e.gpu, &b), ==, 0);
+        check(&e, "0000:00:01.0", &b);
         assert_strv(b->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
         assert_strv(b->fbdevs, (const char *const[]){"fb0", NULL});
         assert_strv(b->vtconsoles, (const char *const[]){"vtcon1", NULL});
@@ -381,14 +389,13 @@ static void test_612_unparented_fb(void)
         osrelease(e.f, "6.12.117+deb12-amd64");
         fixture_pci(e.f, "0000:00:03.0 class=0x030000 boot_vga=0 "
                          "resource=0xe0000000-0xe0ffffff:0x42208");
-        gpu_set(&e, "0000:00:03.0", 0x030000, 0, 0xe0000000, 0xe0ffffff);
-        check(&e, &a);
+        check(&e, "0000:00:03.0", &a);
         assert_strv(a->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
         g_assert_true(a->removes_console);
 
         /* Unknown kernel: the union of both rules. */
         fixture_unlink(e.f, "proc/sys/kernel/osrelease");
-        g_assert_cmpint(vk_aperture_check(e.root, &e.gpu, &b), ==, 0);
+        recheck(&e, &b);
         assert_strv(b->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
         env_free(&e);
 }
@@ -404,15 +411,14 @@ static void test_native_driver_fb(void)
         fixture_pci(e.f, "0000:00:04.0 class=0x038000 driver=bochs-drm "
                          "resource=0xe0000000-0xe0ffffff:0x42208");
         fb_add(e.f, 1, fixture_syspath(e.f, "0000:00:04.0"), "bochs-drmdrmfb");
-        gpu_set(&e, "0000:00:04.0", 0x038000, -1, 0xe0000000, 0xe0ffffff);
-        check(&e, &a);
+        check(&e, "0000:00:04.0", &a);
         assert_strv(a->firmware_fbs, none);
         assert_strv(a->fbdevs, (const char *const[]){"fb1", NULL});
         assert_strv(a->vtconsoles, none);
         g_assert_false(a->removes_console);
 
         fixture_unlink(e.f, "sys/class/graphics/fb0");
-        g_assert_cmpint(vk_aperture_check(e.root, &e.gpu, &b), ==, 0);
+        recheck(&e, &b);
         assert_strv(b->fbdevs, (const char *const[]){"fb1", NULL});
         assert_strv(b->vtconsoles, (const char *const[]){"vtcon1", NULL});
         g_assert_true(b->removes_console);
@@ -431,15 +437,12 @@ static void test_vgacon(void)
         vtcon_add(e.f, 0, "(S) VGA+", true);
         osrelease(e.f, "6.1.0-56-amd64");
 
-        gpu_set(&e, "0000:00:01.0", 0x030000, 1, 0xfd000000, 0xfdffffff);
-        check(&e, &a);
+        check(&e, "0000:00:01.0", &a);
         assert_strv(a->firmware_fbs, none);
         assert_strv(a->vtconsoles, (const char *const[]){"vtcon0", NULL});
         g_assert_true(a->removes_console);
 
-        g_free(e.gpu.syspath);
-        gpu_set(&e, "0000:00:03.0", 0x030000, 0, 0xe0000000, 0xe0ffffff);
-        g_assert_cmpint(vk_aperture_check(e.root, &e.gpu, &b), ==, 0);
+        check(&e, "0000:00:03.0", &b);
         assert_nothing(b);
         env_free(&e);
 }

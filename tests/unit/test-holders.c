@@ -97,7 +97,7 @@ static const char swaps[] =
 typedef struct test_env {
         fixture *f;
         vk_root *root;
-        vk_device dev;
+        vk_device *dev;
         char **reasons;
 } test_env;
 
@@ -105,7 +105,7 @@ static void env_free(test_env *e)
 {
         strv_free(e->reasons);
         vk_root_unref(e->root);
-        g_free(e->dev.syspath);
+        vk_device_free(e->dev);
         fixture_free(e->f);
 }
 
@@ -114,12 +114,12 @@ static int find(test_env *e, const char *name)
 {
         if (!e->root)
                 g_assert_cmpint(vk_root_open(fixture_prefix(e->f), &e->root), ==, 0);
-        g_free(e->dev.syspath);
-        e->dev =
-            (vk_device){.id.bus = VK_BUS_PCI, .syspath = g_strdup(fixture_syspath(e->f, name))};
-        g_strlcpy(e->dev.id.name, name, sizeof(e->dev.id.name));
+        vk_device_id id = {.bus = VK_BUS_PCI};
+        g_strlcpy(id.name, name, sizeof(id.name));
+        e->dev = vk_device_free(e->dev);
+        g_assert_cmpint(vk_device_load(e->root, &id, &e->dev), ==, 0);
         e->reasons = strv_free(e->reasons);
-        return vk_holders_find(e->root, &e->dev, &e->reasons);
+        return vk_holders_find(e->root, e->dev, &e->reasons);
 }
 
 /* Reasons come in directory order: compare as sets. */
