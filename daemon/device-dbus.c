@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * org.vfiod1.Device objects under /org/vfiod1/device. Nothing is kept per device: the find
+ * callback checks the kernel for the device named by the path, the enumerator lists the buses,
+ * and the property getters read sysfs (plus the lease table) at call time.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "errors.h"
+#include "group.h"
+#include "lease.h"
+#include "log.h"
+#include "manager.h"
+
+static const vk_bus supported_buses[] = {VK_BUS_PCI, VK_BUS_PLATFORM, VK_BUS_AMBA};
+
+void device_view_clear(device_view *v)
+{
+        free(v->path);
+        sd_bus_message_unref(v->message);
+        vk_device_free(v->device);
+        strv_free(v->blockers);
+        *v = (device_view){};
+}
+
+int device_object_path(const vk_device_id *id, char **ret)
+{
+        char name[VK_NAME_MAX + 16];
+
+        (void)snprintf(name, sizeof(name), "%s:%s", vk_bus_to_string(id->bus), id->name);
+        return sd_bus_path_encode(VFIOD_DEVICE_PREFIX, name, ret);
+}
+
+/* The id an object path names. Only the canonical, bus-qualified spelling is an object, so each
+ * device has exactly one path. */
+static int path_to_id(const char *path, vk_device_id *ret)
+{
+        _cleanup_(freep) char *name = NULL;
+        char canonical[VK_NAME_MAX + 16];
+        vk_device_id id;
+        int r;
+
+        r = sd_bus_path_decode(path, VFIOD_DEVICE_PREFIX, &name);
+        if (r < 0)
+                return r;
+        if (r == 0 || !name)
+                return -ENOENT;
+
+        r = vk_parse_device_name(name, strlen(name), &id);
+        if (r < 0)
+                return -ENOENT;
+        (void)snprintf(canonical, sizeof(canonical), "%s:%s", vk_bus_to_string(id.bus), id.name);
+        if (!streq(canonical, name))
+                return -ENOENT;
+
+        *ret = id;
+        return 0;
+}
+
+static int device_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                       void **found, sd_bus_error *error)
+{
+        manager *m = userdata;
+        char qualified[VK_NAME_MAX + 16];
+        vk_device_id id, resolved;
+
+        if (path_to_id(path, &id) < 0)
+                return 0;
+
+        /* A device being announced as removed is already gone from sysfs. */
+        if (m->removing_path && streq(m->removing_path, path)) {
+                *found = m;
+                return 1;
+        }
+
+        (void)snprintf(qualified, sizeof(qualified), "%s:%s", vk_bus_to_string(id.bus), id.name);
+        if (vk_device_resolve(m->root, qualified, strlen(qualified), &resolved) < 0)
+                return 0;
+
+        *found = m;
+        return 1;
+}
+
+int manager_list_device_paths(manager *m, char ***ret)
+{
+        _cleanup_(strv_freep) char **paths = NULL;
+        int r;
+
+        for (size_t b = 0; b < ELEMENTSOF(supported_buses); b++) {
+                _cleanup_(strv_freep) char **names = NULL;
+
+                r = vk_bus_list_devices(m->root, supported_buses[b], &names);
+                if (r == -ENOENT)
+                        continue; /* this kernel has no such bus (amba on x86) */
+                if (r < 0)
+                        return r;
+
+                for (char **n = names; n && *n; n++) {
+                        _cleanup_(freep) char *path = NULL;
+                        vk_device_id id = {.bus = supported_buses[b]};
+
+                        if (strlen(*n) > VK_NAME_MAX)
+                                continue;
+                        strcpy(id.name, *n);
+                        r = device_object_path(&id, &path);
+                        if (r < 0)
+                                return r;
+                        r = strv_extend(&paths, path);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        *ret = TAKE_PTR(paths);
+        return 0;
+}
+
+static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
+                            sd_bus_error *error)
+{
+        manager *m = userdata;
+        char **paths = NULL;
+        int r;
+
+        r = manager_list_device_paths(m, &paths);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot list devices: %m");
+        *ret_nodes = paths;
+        return 0;
+}
+
+static bool is_property_read(sd_bus_message *msg)
+{
+        const char *iface = msg ? sd_bus_message_get_interface(msg) : NULL;
+
+        return iface && (streq(iface, "org.freedesktop.DBus.Properties") ||
+                         streq(iface, "org.freedesktop.DBus.ObjectManager"));
+}
+
+/* The device behind path, read once per Properties call or change signal. */
+static int device_view_get(manager *m, sd_bus *bus, const char *path, device_view **ret,
+                           sd_bus_error *error)
+{
+        sd_bus_message *current = sd_bus_get_current_message(bus);
+        device_view *v = &m->view;
+        vk_device *dev = NULL;
+        vk_device_id id;
+        int r;
+
+        if (v->path && streq(v->path, path) &&
+            (m->emitting ? v->generation == m->emit_generation
+                         : v->message && v->message == current)) {
+                *ret = v;
+                return 0;
+        }
+
+        device_view_clear(v);
+
+        r = path_to_id(path, &id);
+        if (r < 0)
+                return bus_error_setf_engine(error, ENGINE_NO_SUCH_DEVICE, "No device at %s", path);
+        r = vk_device_load(m->root, &id, &dev);
+        if (r == -ENODEV || r == -ENOENT)
+                return bus_error_setf_engine(error, ENGINE_NO_SUCH_DEVICE,
+                                             "Device %s has gone away", id.name);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot read device %s: %m", id.name);
+
+        v->device = dev;
+        v->path = strdup(path);
+        if (!v->path) {
+                device_view_clear(v);
+                return -ENOMEM;
+        }
+        if (m->emitting)
+                v->generation = m->emit_generation;
+        else if (is_property_read(current))
+                v->message = sd_bus_message_ref(current);
+
+        *ret = v;
+        return 0;
+}
+
+/* Why the device cannot be assigned now, as AssignDevice with default options would say (the
+ * engine's plan knows assigned groups and running transactions too). */
+static int device_view_blockers(manager *m, device_view *v)
+{
+        _cleanup_(strv_freep) char **blockers = NULL;
+        assign_options o = {
+            .lifetime = LEASE_CLIENT,
+            .console = m->config.default_console,
+            .owner_uid = UID_INVALID,
+        };
+        engine_failure failure = {};
+        plan *p = NULL;
+        int r;
+
+        if (v->have_plan)
+                return 0;
+
+        r = engine_plan(m->engine, &v->device->id, &o, &p, &failure);
+        if (r < 0)
+                r = strv_extend(&blockers, failure.message[0] ? failure.message : failure.step);
+        else {
+                for (char **b = p->blockers; r >= 0 && b && *b; b++)
+                        r = strv_extend(&blockers, *b);
+                plan_free(p);
+        }
+        if (r < 0)
+                return r;
+
+        v->blockers = TAKE_PTR(blockers);
+        v->have_plan = true;
+        return 0;
+}
+
+static lease *device_lease(manager *m, const vk_device *d)
+{
+        lease *l = manager_find_lease_by_device(m, &d->id);
+
+        /* A device hot-added into an assigned group is fenced for VFIO with it: it belongs to the
+         * lease although it was not there when the group moved. */
+        if (!l && d->driver_override && vk_driver_is_vfio(d->driver_override))
+                l = manager_find_lease_by_group(m, d->iommu_group);
+        return l;
+}
+
+static int device_description(manager *m, const vk_device *d, char **ret)
+{
+        const char *vendor = NULL, *model = NULL;
+        char alias[64];
+        const char *modalias = d->modalias;
+
+        if (!m->hwdb)
+                return asprintf(ret, "%s", "") < 0 ? -ENOMEM : 0;
+
+        if (!modalias && d->id.bus == VK_BUS_PCI) {
+                (void)snprintf(alias, sizeof(alias), "pci:v%08Xd%08X", d->vendor, d->device);
+                modalias = alias;
+        }
+        if (modalias) {
+                (void)sd_hwdb_get(m->hwdb, modalias, "ID_VENDOR_FROM_DATABASE", &vendor);
+                (void)sd_hwdb_get(m->hwdb, modalias, "ID_MODEL_FROM_DATABASE", &model);
+        }
+
+        if (vendor && model)
+                return asprintf(ret, "%s %s", vendor, model) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "%s", vendor ? vendor : model ? model : "") < 0 ? -ENOMEM : 0;
+}
+
+static int append_group_peers(manager *m, sd_bus_message *reply, const vk_device *d)
+{
+        _cleanup_(vk_group_freep) vk_group *g = NULL;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+
+        if (d->iommu_group >= 0 && vk_group_load(m->root, d->iommu_group, &g) >= 0)
+                for (size_t i = 0; i < g->n_members; i++) {
+                        const vk_device_id *peer = &g->members[i].dev->id;
+                        _cleanup_(freep) char *path = NULL;
+
+                        if (peer->bus == d->id.bus && streq(peer->name, d->id.name))
+                                continue;
+                        r = device_object_path(peer, &path);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_append_basic(reply, 'o', path);
+                        if (r < 0)
+                                return r;
+                }
+
+        return sd_bus_message_close_container(reply);
+}
+
+/* Every getter reads the device as the kernel shows it now (device_view_get). */
+#define DEVICE_GETTER(fn)                                                                          \
+        static int fn(sd_bus *bus, const char *path, const char *interface, const char *property,  \
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error)
+
+DEVICE_GETTER(get_name)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "s", v->device->id.name);
+}
+
+DEVICE_GETTER(get_bus)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "s", vk_bus_to_string(v->device->id.bus));
+}
+
+DEVICE_GETTER(get_sysfs_path)
+{
+        _cleanup_(freep) char *s = NULL;
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+
+        /* The kernel's path, whatever root prefix the daemon runs on. */
+        if (asprintf(&s, "/sys/%s", v->device->syspath ? v->device->syspath : "") < 0)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", s);
+}
+
+DEVICE_GETTER(get_vendor_id)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "q", (uint16_t)v->device->vendor);
+}
+
+DEVICE_GETTER(get_device_id)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "q", (uint16_t)v->device->device);
+}
+
+DEVICE_GETTER(get_class)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "u", v->device->class_code);
+}
+
+DEVICE_GETTER(get_description)
+{
+        _cleanup_(freep) char *s = NULL;
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+
+        r = device_description(userdata, v->device, &s);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "s", s);
+}
+
+DEVICE_GETTER(get_driver)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "s", v->device->driver ? v->device->driver : "");
+}
+
+DEVICE_GETTER(get_driver_override)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "s",
+                                     v->device->driver_override ? v->device->driver_override : "");
+}
+
+DEVICE_GETTER(get_iommu_group)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "i", v->device->iommu_group);
+}
+
+DEVICE_GETTER(get_group_peers)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+        return append_group_peers(userdata, reply, v->device);
+}
+
+DEVICE_GETTER(get_boot_vga)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "b", v->device->boot_vga == 1);
+}
+
+DEVICE_GETTER(get_state)
+{
+        const char *state = "host";
+        lease *l;
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+
+        l = device_lease(userdata, v->device);
+        if (l)
+                state = lease_state_to_string(l->state);
+        else if (v->device->driver_override && vk_driver_is_vfio(v->device->driver_override))
+                state = "reserved";
+        return sd_bus_message_append(reply, "s", state);
+}
+
+DEVICE_GETTER(get_owner)
+{
+        lease *l;
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+
+        l = device_lease(userdata, v->device);
+        return sd_bus_message_append(
+            reply, "s",
+            l && l->info.lifetime == LEASE_CLIENT && l->info.owner ? l->info.owner : "");
+}
+
+DEVICE_GETTER(get_owner_uid)
+{
+        lease *l;
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+
+        l = device_lease(userdata, v->device);
+        return sd_bus_message_append(reply, "u", l ? (uint32_t)l->info.node_uid : UINT32_MAX);
+}
+
+DEVICE_GETTER(get_assignable)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+
+        r = device_view_blockers(userdata, v);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "b", !v->blockers || !v->blockers[0]);
+}
+
+DEVICE_GETTER(get_blockers)
+{
+        device_view *v;
+        int r;
+
+        r = device_view_get(userdata, bus, path, &v, error);
+        if (r < 0)
+                return r;
+
+        r = device_view_blockers(userdata, v);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append_strv(reply, v->blockers);
+}
+
+static int method_assign(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        vk_device_id id;
+
+        if (path_to_id(sd_bus_message_get_path(msg), &id) < 0)
+                return bus_error_setf_engine(error, ENGINE_NO_SUCH_DEVICE, "No device at %s",
+                                             sd_bus_message_get_path(msg));
+        return manager_handle_assign(userdata, msg, &id, false, error);
+}
+
+static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        vk_device_id id;
+
+        if (path_to_id(sd_bus_message_get_path(msg), &id) < 0)
+                return bus_error_setf_engine(error, ENGINE_NO_SUCH_DEVICE, "No device at %s",
+                                             sd_bus_message_get_path(msg));
+        return manager_handle_release(userdata, msg, &id, error);
+}
+
+#define CONST_PROPERTY(name, sig, get)                                                             \
+        SD_BUS_PROPERTY(name, sig, get, 0, SD_BUS_VTABLE_PROPERTY_CONST)
+#define CHANGING_PROPERTY(name, sig, get)                                                          \
+        SD_BUS_PROPERTY(name, sig, get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+
+static const sd_bus_vtable device_vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    CONST_PROPERTY("Name", "s", get_name),
+    CONST_PROPERTY("Bus", "s", get_bus),
+    CONST_PROPERTY("SysfsPath", "s", get_sysfs_path),
+    CONST_PROPERTY("VendorId", "q", get_vendor_id),
+    CONST_PROPERTY("DeviceId", "q", get_device_id),
+    CONST_PROPERTY("Class", "u", get_class),
+    CONST_PROPERTY("Description", "s", get_description),
+    CHANGING_PROPERTY("Driver", "s", get_driver),
+    CHANGING_PROPERTY("DriverOverride", "s", get_driver_override),
+    CHANGING_PROPERTY("IommuGroup", "i", get_iommu_group),
+    CHANGING_PROPERTY("GroupPeers", "ao", get_group_peers),
+    CHANGING_PROPERTY("State", "s", get_state),
+    CHANGING_PROPERTY("Owner", "s", get_owner),
+    CHANGING_PROPERTY("OwnerUid", "u", get_owner_uid),
+    CONST_PROPERTY("BootVga", "b", get_boot_vga),
+    CHANGING_PROPERTY("Assignable", "b", get_assignable),
+    CHANGING_PROPERTY("Blockers", "as", get_blockers),
+    SD_BUS_METHOD_WITH_ARGS("Assign", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("h", group_fd),
+                            method_assign, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_VTABLE_END,
+};
+
+int manager_add_device_objects(manager *m)
+{
+        int r;
+
+        r = sd_bus_add_fallback_vtable(m->bus, &m->device_slot, VFIOD_DEVICE_PREFIX,
+                                       VFIOD_DEVICE_IFACE, device_vtable, device_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot register the device objects: %m");
+
+        r = sd_bus_add_node_enumerator(m->bus, &m->enumerator_slot, VFIOD_DEVICE_PREFIX,
+                                       device_enumerate, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot register the device enumerator: %m");
+        return 0;
+}
+
+void device_emit_changed(manager *m, const vk_device_id *id, bool all)
+{
+        _cleanup_(freep) char *path = NULL;
+        int r;
+
+        if (!m->bus || device_object_path(id, &path) < 0)
+                return;
+
+        /* One sysfs read for the whole signal (see device_view_get). */
+        m->emitting = true;
+        m->emit_generation++;
+        if (all)
+                r = sd_bus_emit_properties_changed(
+                    m->bus, path, VFIOD_DEVICE_IFACE, "Driver", "DriverOverride", "IommuGroup",
+                    "GroupPeers", "State", "Owner", "OwnerUid", "Assignable", "Blockers", NULL);
+        else
+                r = sd_bus_emit_properties_changed(m->bus, path, VFIOD_DEVICE_IFACE, "GroupPeers",
+                                                   "Assignable", "Blockers", NULL);
+        m->emitting = false;
+        device_view_clear(&m->view);
+
+        if (r < 0)
+                log_debug_errno(r, "Cannot announce the changes of %s: %m", id->name);
+}
+
+void device_emit_group_changed(manager *m, int group, char *const *skip)
+{
+        _cleanup_(vk_group_freep) vk_group *g = NULL;
+
+        if (group < 0 || vk_group_load(m->root, group, &g) < 0)
+                return;
+
+        for (size_t i = 0; i < g->n_members; i++) {
+                const vk_device_id *id = &g->members[i].dev->id;
+                char name[VK_NAME_MAX + 16];
+
+                (void)snprintf(name, sizeof(name), "%s:%s", vk_bus_to_string(id->bus), id->name);
+                if (!strv_contains(skip, name))
+                        device_emit_changed(m, id, false);
+        }
+}
+
+void device_emit_added(manager *m, const vk_device_id *id)
+{
+        _cleanup_(freep) char *path = NULL;
+        int r;
+
+        if (!m->bus || device_object_path(id, &path) < 0)
+                return;
+
+        m->emitting = true;
+        m->emit_generation++;
+        r = sd_bus_emit_object_added(m->bus, path);
+        m->emitting = false;
+        device_view_clear(&m->view);
+
+        if (r < 0)
+                log_debug_errno(r, "Cannot announce the new device %s: %m", id->name);
+}
+
+void device_emit_removed(manager *m, const vk_device_id *id)
+{
+        _cleanup_(freep) char *path = NULL;
+        int r;
+
+        if (!m->bus || device_object_path(id, &path) < 0)
+                return;
+
+        m->removing_path = path;
+        r = sd_bus_emit_object_removed(m->bus, path);
+        m->removing_path = NULL;
+
+        if (r < 0)
+                log_debug_errno(r, "Cannot announce the removal of %s: %m", id->name);
+}

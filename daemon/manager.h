@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The daemon: one sd-event loop carrying the bus connection, the kernel's device events, signals
+ * and the engine's transactions. The manager owns everything and is the userdata of every
+ * D-Bus object (device objects are not kept in memory: they are looked up in the kernel on each
+ * call).
+ */
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+#include <systemd/sd-hwdb.h>
+
+#include "engine.h"
+#include "modules.h"
+#include "polkit.h"
+#include "root.h"
+#include "uevent.h"
+
+#define VFIOD_BUS_NAME      "org.vfiod1"
+#define VFIOD_MANAGER_PATH  "/org/vfiod1"
+#define VFIOD_DEVICE_PREFIX "/org/vfiod1/device"
+#define VFIOD_MANAGER_IFACE "org.vfiod1.Manager"
+#define VFIOD_DEVICE_IFACE  "org.vfiod1.Device"
+
+typedef struct lease lease;
+
+typedef struct manager_options {
+        const char *root;        /* kernel root prefix; NULL = "/" */
+        const char *runtime_dir; /* NULL = $RUNTIME_DIRECTORY or /run/vfiod */
+        const char *config_path; /* NULL = /etc/vfiod/vfiod.conf */
+} manager_options;
+
+/* One device's kernel facts (and, when asked for, its plan), cached only while one property
+ * request or one change signal is being built, so a GetAll reads sysfs once, not per property. */
+typedef struct device_view {
+        char *path;
+        sd_bus_message *message; /* the Properties/ObjectManager call it was read for */
+        uint64_t generation;     /* or the change signal it was read for */
+        vk_device *device;
+        bool have_plan;
+        char **blockers;
+} device_view;
+
+typedef struct manager {
+        sd_event *event;
+        sd_bus *bus;
+        vk_root *root;
+        vk_modules *modules;
+        engine *engine;
+        engine_config config;
+        char *runtime_dir;
+        polkit_registry *polkit;
+        sd_hwdb *hwdb; /* NULL when the system has no hwdb.bin: Description is then "" */
+
+        lease *leases;
+
+        vk_uevent_source *uevents;
+        sd_event_source *uevent_source;
+
+        sd_bus_slot *manager_slot;
+        sd_bus_slot *object_manager_slot;
+        sd_bus_slot *device_slot;
+        sd_bus_slot *enumerator_slot;
+        sd_bus_slot *name_slot;
+
+        /* While InterfacesRemoved is built for a vanished device, its path still "exists". */
+        const char *removing_path;
+
+        device_view view;
+        bool emitting;
+        uint64_t emit_generation;
+} manager;
+
+int manager_new(const manager_options *o, manager **ret);
+manager *manager_free(manager *m);
+static inline void manager_freep(manager **m)
+{
+        manager_free(*m);
+}
+
+/* Connects to the bus (bus_address, or the system bus for NULL), registers the objects, recovers
+ * the journal, re-adopts leases and requests the bus name; READY=1 is sent once the name is
+ * ours. */
+int manager_start(manager *m, const char *bus_address);
+/* Runs the loop until SIGTERM/SIGINT or a fatal error; returns 0 or the exit error. */
+int manager_run(manager *m);
+
+/* manager-dbus.c */
+int manager_add_manager_object(manager *m);
+/* The request flows shared by Manager.AssignDevice/ReleaseDevice and Device.Assign/Release. m is
+ * positioned at the options (assign); reply_path adds the object path to the reply ("ho"). */
+int manager_handle_assign(manager *mgr, sd_bus_message *m, const vk_device_id *id, bool reply_path,
+                          sd_bus_error *error);
+int manager_handle_release(manager *mgr, sd_bus_message *m, const vk_device_id *id,
+                           sd_bus_error *error);
+/* Resolves a caller-supplied name, setting InvalidArgument or NoSuchDevice on failure. */
+int manager_resolve_name(manager *mgr, const char *name, vk_device_id *ret, sd_bus_error *error);
+
+/* device-dbus.c */
+int manager_add_device_objects(manager *m);
+int device_object_path(const vk_device_id *id, char **ret);
+/* Lists the object paths of every device on the supported buses. */
+int manager_list_device_paths(manager *m, char ***ret);
+/* PropertiesChanged for every changing property of a device; all = false limits it to the
+ * properties a change elsewhere in its group affects (Assignable, Blockers). */
+void device_emit_changed(manager *m, const vk_device_id *id, bool all);
+/* The group-wide part (Assignable, Blockers, GroupPeers) for every member of an IOMMU group
+ * except those named in skip (bus-qualified names, which the caller announces in full). */
+void device_emit_group_changed(manager *m, int group, char *const *skip);
+void device_emit_added(manager *m, const vk_device_id *id);
+void device_emit_removed(manager *m, const vk_device_id *id);
+void device_view_clear(device_view *v);
