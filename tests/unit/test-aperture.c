@@ -14,6 +14,10 @@
 
 #define STD_VGA_BAR0 "0xfd000000-0xfdffffff:0x42208"
 #define STD_VGA_BAR2 "0xfebf0000-0xfebf0fff:0x40200"
+/* A second std VGA whose BAR holds no firmware framebuffer. */
+#define SECONDARY_VGA                                                                              \
+        "0000:00:03.0 vendor=0x1234 device=0x1111 class=0x030000 boot_vga=0 "                      \
+        "resource=0xe0000000-0xe0ffffff:0x42208"
 
 /* A QEMU std VGA (1234:1111) at 00:01.0 and its iomem, with the firmware fb nested in BAR0. */
 static const char iomem_seabios[] = "00000000-00000fff : Reserved\n"
@@ -135,6 +139,7 @@ static void assert_strv(char **got, const char *const *want)
 }
 
 static const char *const none[] = {NULL};
+static const char *const vesa_fb[] = {"vesa-framebuffer.0", NULL};
 
 static void assert_nothing(vk_aperture *a)
 {
@@ -166,7 +171,7 @@ static void test_boot_vga_vesafb(void)
 
         g_assert_true(a->vga_class);
         g_assert_true(a->boot_vga);
-        assert_strv(a->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
+        assert_strv(a->firmware_fbs, vesa_fb);
         assert_strv(a->fbdevs, (const char *const[]){"fb0", NULL});
         assert_strv(a->vtconsoles, (const char *const[]){"vtcon1", NULL});
         g_assert_true(a->removes_console);
@@ -180,8 +185,7 @@ static void test_secondary_vga_keeps_fb(void)
         test_env e = {};
 
         seabios_vesafb(&e);
-        fixture_pci(e.f, "0000:00:03.0 vendor=0x1234 device=0x1111 class=0x030000 boot_vga=0 "
-                         "resource=0xe0000000-0xe0ffffff:0x42208");
+        fixture_pci(e.f, SECONDARY_VGA);
         check(&e, "0000:00:03.0", &a);
 
         g_assert_true(a->vga_class);
@@ -212,7 +216,7 @@ static void test_secondary_vga_overlapping_fb(void)
         e.gpu->boot_vga = 0; /* as if another device were the boot VGA */
         recheck(&e, &a);
 
-        assert_strv(a->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
+        assert_strv(a->firmware_fbs, vesa_fb);
         assert_strv(a->vtconsoles, (const char *const[]){"vtcon1", NULL});
         g_assert_true(a->removes_console);
         env_free(&e);
@@ -288,8 +292,7 @@ static void test_iomem_zeroed_nesting(void)
 
         seabios_vesafb(&e);
         fixture_write(e.f, "proc/iomem", iomem_zeroed);
-        fixture_pci(e.f, "0000:00:03.0 class=0x030000 boot_vga=0 "
-                         "resource=0xe0000000-0xe0ffffff:0x42208");
+        fixture_pci(e.f, SECONDARY_VGA);
         check(&e, "0000:00:03.0", &a);
         /* Nested under 00:01.0, so not in 00:03.0's memory. */
         assert_nothing(a);
@@ -299,7 +302,7 @@ static void test_iomem_zeroed_nesting(void)
         gpu_load(&e, "0000:00:01.0");
         e.gpu->boot_vga = 0;
         recheck(&e, &b);
-        assert_strv(b->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
+        assert_strv(b->firmware_fbs, vesa_fb);
         g_assert_true(b->removes_console);
         env_free(&e);
 }
@@ -313,16 +316,15 @@ static void test_iomem_unknown_is_conservative(void)
         seabios_vesafb(&e);
         fixture_write(e.f, "proc/iomem",
                       "00000000-00000000 : Reserved\n    00000000-00000000 : vesafb\n");
-        fixture_pci(e.f, "0000:00:03.0 class=0x030000 boot_vga=0 "
-                         "resource=0xe0000000-0xe0ffffff:0x42208");
+        fixture_pci(e.f, SECONDARY_VGA);
         check(&e, "0000:00:03.0", &a);
-        assert_strv(a->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
+        assert_strv(a->firmware_fbs, vesa_fb);
         g_assert_true(a->removes_console);
 
         /* No iomem at all: the same answer. */
         fixture_unlink(e.f, "proc/iomem");
         recheck(&e, &b);
-        assert_strv(b->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
+        assert_strv(b->firmware_fbs, vesa_fb);
         env_free(&e);
 }
 
@@ -357,8 +359,7 @@ static void test_612_parented_fb(void)
 
         fixture_pci(e.f, "0000:00:01.0 vendor=0x1234 device=0x1111 class=0x030000 boot_vga=1 "
                          "resource=" STD_VGA_BAR0);
-        fixture_pci(e.f, "0000:00:03.0 class=0x030000 boot_vga=0 "
-                         "resource=0xe0000000-0xe0ffffff:0x42208");
+        fixture_pci(e.f, SECONDARY_VGA);
         fixture_platform(e.f, "vesa-framebuffer.0 parent=0000:00:01.0 driver=vesa-framebuffer");
         g_autofree char *fbdev =
             g_strconcat(fixture_syspath(e.f, "0000:00:01.0"), "/vesa-framebuffer.0", NULL);
@@ -372,7 +373,7 @@ static void test_612_parented_fb(void)
         assert_nothing(a);
 
         check(&e, "0000:00:01.0", &b);
-        assert_strv(b->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
+        assert_strv(b->firmware_fbs, vesa_fb);
         assert_strv(b->fbdevs, (const char *const[]){"fb0", NULL});
         assert_strv(b->vtconsoles, (const char *const[]){"vtcon1", NULL});
         env_free(&e);
@@ -387,16 +388,15 @@ static void test_612_unparented_fb(void)
 
         seabios_vesafb(&e);
         osrelease(e.f, "6.12.117+deb12-amd64");
-        fixture_pci(e.f, "0000:00:03.0 class=0x030000 boot_vga=0 "
-                         "resource=0xe0000000-0xe0ffffff:0x42208");
+        fixture_pci(e.f, SECONDARY_VGA);
         check(&e, "0000:00:03.0", &a);
-        assert_strv(a->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
+        assert_strv(a->firmware_fbs, vesa_fb);
         g_assert_true(a->removes_console);
 
         /* Unknown kernel: the union of both rules. */
         fixture_unlink(e.f, "proc/sys/kernel/osrelease");
         recheck(&e, &b);
-        assert_strv(b->firmware_fbs, (const char *const[]){"vesa-framebuffer.0", NULL});
+        assert_strv(b->firmware_fbs, vesa_fb);
         env_free(&e);
 }
 
@@ -432,8 +432,7 @@ static void test_vgacon(void)
         test_env e = {.f = fixture_new()};
 
         fixture_pci(e.f, "0000:00:01.0 class=0x030000 boot_vga=1 resource=" STD_VGA_BAR0);
-        fixture_pci(e.f, "0000:00:03.0 class=0x030000 boot_vga=0 "
-                         "resource=0xe0000000-0xe0ffffff:0x42208");
+        fixture_pci(e.f, SECONDARY_VGA);
         vtcon_add(e.f, 0, "(S) VGA+", true);
         osrelease(e.f, "6.1.0-56-amd64");
 

@@ -190,16 +190,22 @@ static void test_block_nested_holders(void)
         env_free(&e);
 }
 
+/* An e1000 with interface enp0s2; returns the path of its "flags" attribute. */
+static char *e1000_add(fixture *f, const char *flags)
+{
+        fixture_pci(f, E1000 " vendor=0x8086 device=0x100e class=0x020000 driver=e1000");
+        g_autofree char *ifc = under(f, E1000, "net/enp0s2");
+        char *path = g_strdup_printf("sys/%s/flags", ifc);
+        classdev(f, ifc, "net", NULL);
+        fixture_write(f, path, flags);
+        return path;
+}
+
 static void test_net_up_and_down(void)
 {
         test_env e = {.f = fixture_new()};
+        g_autofree char *flags = e1000_add(e.f, "0x1003\n");
 
-        fixture_pci(e.f, E1000 " vendor=0x8086 device=0x100e class=0x020000 driver=e1000");
-        g_autofree char *ifc = under(e.f, E1000, "net/enp0s2");
-        g_autofree char *flags = g_strdup_printf("sys/%s/flags", ifc);
-        classdev(e.f, ifc, "net", NULL);
-
-        fixture_write(e.f, flags, "0x1003\n");
         g_assert_cmpint(find(&e, E1000), ==, 1);
         assert_reasons(&e, (const char *const[]){"network interface enp0s2 is up", NULL});
 
@@ -297,11 +303,7 @@ static void test_links_not_followed(void)
 {
         test_env e = {.f = fixture_new()};
 
-        fixture_pci(e.f, E1000 " class=0x020000 driver=e1000");
-        g_autofree char *ifc = under(e.f, E1000, "net/enp0s2");
-        g_autofree char *flags = g_strdup_printf("sys/%s/flags", ifc);
-        classdev(e.f, ifc, "net", NULL);
-        fixture_write(e.f, flags, "0x1003\n");
+        g_autofree char *flags = e1000_add(e.f, "0x1003\n");
 
         fixture_pci(e.f, "0000:00:06.0 class=0x020000");
         g_autofree char *at =
