@@ -2,9 +2,10 @@
 /*
  * What binding a VFIO driver to a display device takes from the host. The kernel's part lives in
  * vfio_pci_vga_init -> aperture_remove_conflicting_pci_devices (VGA class 0x0300 only):
- *   - sysfb_disable(): before 6.11 only for the primary (boot) VGA device, unconditionally; from
- *     6.11 (b49420d6a1ae, with the 6.12 fix ad604f0a4c04) for any VGA device, but only when that
- *     device is the sysfb device's parent or the sysfb device has no parent;
+ *   - sysfb_disable() unregisters the firmware framebuffer device sysfb created: before 6.11
+ *     when the device is the primary (boot) VGA device; from 6.11 (b49420d6a1ae, with the 6.12
+ *     fix ad604f0a4c04) when the device is that framebuffer's parent, or for any VGA device when
+ *     the framebuffer has no parent;
  *   - every firmware framebuffer whose aperture overlaps one of the device's memory BARs is
  *     unregistered (only a bound fbdev/DRM driver registers an aperture);
  *   - for the primary device, vgacon is replaced by the dummy console.
@@ -19,7 +20,6 @@
  */
 
 #include <ctype.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
