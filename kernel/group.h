@@ -7,7 +7,8 @@
 
 typedef enum vk_member_role {
         VK_MEMBER_MOVE, /* an endpoint: moves to VFIO with the group */
-        VK_MEMBER_STAY, /* a bridge bound to pcieport or driverless: stays where it is */
+        VK_MEMBER_STAY, /* a PCI bridge (vfio-pci refuses it): stays where it is; on a driver that
+                         * is not DMA-safe it makes the group not viable */
 } vk_member_role;
 
 typedef struct vk_member {
