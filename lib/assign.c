@@ -23,7 +23,7 @@ static bool bytes_are_zero(const void *p, size_t n)
  * Only options that differ from the defaults are sent, so the daemon's configured defaults
  * (console policy, unbind timeout, driver per bus) apply to everything the caller left alone.
  */
-int options_append(sd_bus_message *m, const vfiod_assign_options *o)
+static int options_append(sd_bus_message *m, const vfiod_assign_options *o)
 {
         int r;
 
@@ -69,6 +69,25 @@ int options_append(sd_bus_message *m, const vfiod_assign_options *o)
         return sd_bus_message_close_container(m);
 }
 
+int client_new_assignment_call(vfiod_client *c, const char *member, const char *device,
+                               const vfiod_assign_options *o, sd_bus_message **ret)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = client_new_manager_call(c, member, &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", device);
+        if (r < 0)
+                return r;
+        r = options_append(m, o);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 _VFIOD_PUBLIC_ int vfiod_client_assign(vfiod_client *client, const char *device,
                                        const vfiod_assign_options *options, int *ret_group_fd,
                                        char **ret_device_path)
@@ -83,13 +102,7 @@ _VFIOD_PUBLIC_ int vfiod_client_assign(vfiod_client *client, const char *device,
                 return -EINVAL;
         client_reset_error(client);
 
-        r = client_new_manager_call(client, "AssignDevice", &m);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", device);
-        if (r < 0)
-                return r;
-        r = options_append(m, options);
+        r = client_new_assignment_call(client, "AssignDevice", device, options, &m);
         if (r < 0)
                 return r;
         r = client_call(client, m, client->method_timeout_usec, &reply);

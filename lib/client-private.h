@@ -72,8 +72,12 @@ int device_fetch(vfiod_client *c, const char *path, vfiod_device **ret);
 int devices_read_managed_objects(sd_bus_message *reply, vfiod_device ***ret, size_t *ret_n);
 int devices_get_managed(vfiod_client *c, vfiod_device ***ret, size_t *ret_n);
 
-/* Options (assign.c). */
-int options_append(sd_bus_message *m, const vfiod_assign_options *o);
+/* An array of strings, as an empty vector rather than NULL when the array is empty. */
+int bus_message_read_strv_nonnull(sd_bus_message *m, char ***ret);
+
+/* A Manager call taking (s device, a{sv} options): AssignDevice, PlanAssignment (assign.c). */
+int client_new_assignment_call(vfiod_client *c, const char *member, const char *device,
+                               const vfiod_assign_options *o, sd_bus_message **ret);
 
 /* Monitor (monitor.c): drops the slots and the cache. */
 void monitor_done(vfiod_client *c);

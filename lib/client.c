@@ -194,10 +194,27 @@ _VFIOD_PUBLIC_ int vfiod_client_get_version(vfiod_client *client, char **ret)
         return 0;
 }
 
+int bus_message_read_strv_nonnull(sd_bus_message *m, char ***ret)
+{
+        char **l = NULL;
+        int r;
+
+        r = sd_bus_message_read_strv(m, &l);
+        if (r < 0)
+                return r;
+        if (!l) {
+                /* sd-bus reads an empty array as NULL; our callers always get a vector. */
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        *ret = l;
+        return 0;
+}
+
 _VFIOD_PUBLIC_ int vfiod_client_get_features(vfiod_client *client, char ***ret)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        char **l = NULL;
         int r;
 
         if (!client || !ret)
@@ -205,17 +222,7 @@ _VFIOD_PUBLIC_ int vfiod_client_get_features(vfiod_client *client, char ***ret)
         r = get_manager_property(client, "Features", "as", &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read_strv(reply, &l);
-        if (r < 0)
-                return r;
-        if (!l) {
-                /* sd-bus returns NULL for an empty array; callers get an empty vector. */
-                l = calloc(1, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-        }
-        *ret = l;
-        return 0;
+        return bus_message_read_strv_nonnull(reply, ret);
 }
 
 _VFIOD_PUBLIC_ char **vfiod_strv_free(char **strv)

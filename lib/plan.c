@@ -61,22 +61,6 @@ static int plan_add_step(vfiod_plan *p, const char *action, const char *device, 
         return 0;
 }
 
-/* sd-bus reads an empty array as NULL; a plan always hands out vectors. */
-static int strv_read_nonnull(sd_bus_message *m, char ***ret)
-{
-        char **l = NULL;
-        int r = sd_bus_message_read_strv(m, &l);
-        if (r < 0)
-                return r;
-        if (!l) {
-                l = calloc(1, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-        }
-        *ret = l;
-        return 0;
-}
-
 static int plan_read(sd_bus_message *reply, vfiod_plan **ret)
 {
         _cleanup_(vfiod_plan_freep) vfiod_plan *p = calloc(1, sizeof(vfiod_plan));
@@ -98,10 +82,10 @@ static int plan_read(sd_bus_message *reply, vfiod_plan **ret)
         r = sd_bus_message_exit_container(reply);
         if (r < 0)
                 return r;
-        r = strv_read_nonnull(reply, &p->warnings);
+        r = bus_message_read_strv_nonnull(reply, &p->warnings);
         if (r < 0)
                 return r;
-        r = strv_read_nonnull(reply, &p->blockers);
+        r = bus_message_read_strv_nonnull(reply, &p->blockers);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(p);
@@ -118,13 +102,7 @@ _VFIOD_PUBLIC_ int vfiod_client_plan(vfiod_client *client, const char *device,
                 return -EINVAL;
         client_reset_error(client);
 
-        r = client_new_manager_call(client, "PlanAssignment", &m);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", device);
-        if (r < 0)
-                return r;
-        r = options_append(m, options);
+        r = client_new_assignment_call(client, "PlanAssignment", device, options, &m);
         if (r < 0)
                 return r;
         r = client_call(client, m, 0, &reply);

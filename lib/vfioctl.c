@@ -26,8 +26,8 @@ const struct exit_code_doc exit_code_table[] = {
     {EXIT_NO_DEVICE, "no such device"},
     {EXIT_ACCESS, "not authorized, or the lease belongs to someone else"},
     {EXIT_BUSY, "the group is assigned to someone else, or a member is in use"},
-    {EXIT_BLOCKED, "not possible in this state (not assignable, not viable, console in use,"
-                   " unsupported, not assigned; plan: blockers present)"},
+    {EXIT_BLOCKED, "not possible in this state: not assignable, group not viable, console\n"
+                   "     in use, unsupported, not assigned; for plan: blockers present"},
     {EXIT_FAILED, "the transaction failed and was rolled back, or timed out"},
     {EXIT_UNREACHABLE, "the daemon or the bus cannot be reached"},
     {-1, NULL},

@@ -24,7 +24,8 @@
  *        org.vfiod1.Error.InvalidArgument  -EINVAL
  *        org.vfiod1.Error.NotAssigned      -ESRCH
  *        org.freedesktop.DBus.Error.AccessDenied  -EACCES
- *    and the usual D-Bus errors as sd-bus maps them (e.g. ServiceUnknown -EHOSTDOWN).
+ *    and the usual D-Bus errors as sd-bus maps them (e.g. ServiceUnknown, when vfiod is not
+ *    running and cannot be activated: -EHOSTUNREACH).
  *  - Objects are reference counted; unref functions accept NULL and return NULL.
  *  - A client is not thread-safe; use one per thread. It must not be used in a child after
  *    fork() (calls fail with -ECHILD), though its file descriptors are all close-on-exec.
