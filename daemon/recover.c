@@ -136,14 +136,14 @@ static bool verify_member(engine *e, const record *r, const record_member *m, in
 
         bool ours = (driver && streq(driver, vfio) && (m->added || !streq_ptr(m->driver, vfio))) ||
                     (override && streq(override, vfio) && !override_equal(m->override, vfio));
+        if (!m->added && !streq_ptr(driver, m->driver))
+                add_problem(problems, "%s is %s%s, expected %s%s", m->id.name,
+                            driver ? "bound to " : "unbound", driver ? driver : "",
+                            m->driver ? m->driver : "unbound", why);
         if (!override_equal(override, m->override))
                 add_problem(problems, "%s has driver_override %s, expected %s%s", m->id.name,
                             override && *override ? override : "(none)",
                             m->override ? m->override : "(none)", why);
-        else if (!m->added && !streq_ptr(driver, m->driver))
-                add_problem(problems, "%s is %s%s, expected %s%s", m->id.name,
-                            driver ? "bound to " : "unbound", driver ? driver : "",
-                            m->driver ? m->driver : "unbound", why);
         return ours;
 }
 
@@ -243,6 +243,14 @@ static int unbind_bounded(engine *e, const vk_device_id *id, const char *driver)
         }
 }
 
+/* Both go the same way (back to the host): an assignment is rolled back, a release finished. */
+static const char *interrupted(const record *r, bool done)
+{
+        if (r->state == RECORD_ASSIGNING)
+                return done ? "assignment was rolled back" : "assignment could not be rolled back";
+        return done ? "release was finished" : "release could not be finished";
+}
+
 static int recover_returning(engine *e, record *r)
 {
         _cleanup_(freep) char *incomplete = NULL;
@@ -273,16 +281,14 @@ static int recover_returning(engine *e, record *r)
         }
 
         if (ours_left) {
-                log_warning("group %d: the interrupted %s could not be finished: %s", r->a.group,
-                            record_state_to_string(r->state),
+                log_warning("group %d: the interrupted %s: %s", r->a.group, interrupted(r, false),
                             incomplete ? incomplete : "drivers_autoprobe");
                 return 0; /* keep the record */
         }
         if (incomplete)
                 log_warning("group %d: returned to the host, but %s", r->a.group, incomplete);
         else
-                log_info("group %d: the interrupted %s was rolled back", r->a.group,
-                         record_state_to_string(r->state));
+                log_info("group %d: the interrupted %s", r->a.group, interrupted(r, true));
         return 1; /* done: drop it */
 }
 

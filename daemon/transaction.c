@@ -191,13 +191,15 @@ static int on_job_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
         /* The worker may stay in the kernel for as long as the device is held; the engine keeps
          * it and nobody touches the device until it returns. */
-        r = engine_stall(t->engine, &t->job_device, TAKE_PTR(t->job), false);
+        vk_unbind_job *job = TAKE_PTR(t->job);
+
+        job_clear(t); /* the engine watches the same fd from now on */
+        r = engine_stall(t->engine, &t->job_device, job, false);
         if (r < 0)
                 log_error_errno(r, "%s: cannot keep track of the stalled unbind: %m",
                                 t->job_device.name);
         t->job_finished = true;
         t->job_result = -ETIMEDOUT;
-        job_clear(t);
         tx_run(t);
         return 0;
 }
@@ -222,8 +224,9 @@ static int job_start(transaction *t, const vk_device_id *id, const char *driver)
                                       t);
         if (r < 0) {
                 /* The worker runs already: let the engine wait for it. */
-                (void)engine_stall(t->engine, id, TAKE_PTR(t->job), false);
+                vk_unbind_job *job = TAKE_PTR(t->job);
                 job_clear(t);
+                (void)engine_stall(t->engine, id, job, false);
                 return r;
         }
         log_debug("%s: unbinding from %s", id->name, driver);
@@ -875,10 +878,12 @@ int engine_assign(engine *e, plan *p, const assign_options *o, const lease_info 
         transaction *t;
         int r;
 
-        if (!e || !p || !p->group || !o || !lease || !done)
+        if (!e || !p || !o || !lease || !done)
                 return -EINVAL;
         if (p->blockers && p->blockers[0])
                 return -EPERM;
+        if (!p->group)
+                return -EINVAL;
         if (engine_group_busy_other(e, p->group->id, NULL, NULL))
                 return -EBUSY;
 
@@ -916,6 +921,13 @@ int engine_release(engine *e, const vk_device_id *id, uint32_t timeout_ms, trans
 
         if (!e || !id)
                 return -EINVAL;
+        /* An assignment in flight may not have its record yet; its plan knows the group. */
+        for (size_t i = 0; i < e->n_transactions; i++) {
+                transaction *o = e->transactions[i];
+                if ((o->rec && record_find_member(o->rec, id)) ||
+                    (o->plan && o->plan->group && vk_group_find(o->plan->group, id)))
+                        return -EBUSY;
+        }
         for (size_t i = 0; i < e->n_records && !rec; i++)
                 if (record_find_member(e->records[i], id))
                         rec = e->records[i];
