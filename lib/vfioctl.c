@@ -22,7 +22,7 @@
 
 const struct exit_code_doc exit_code_table[] = {
     {EXIT_OK, "success"},
-    {EXIT_USAGE, "invalid command line, or an option the daemon rejected"},
+    {EXIT_USAGE, "invalid command line, or an argument the daemon rejected"},
     {EXIT_NO_DEVICE, "no such device"},
     {EXIT_ACCESS, "not authorized, or the lease belongs to someone else"},
     {EXIT_BUSY, "the group is assigned to someone else, or a member is in use"},

@@ -11,7 +11,7 @@
 /* The exit codes scripts may rely on; `vfioctl --help` lists them from exit_code_table. */
 typedef enum exit_code {
         EXIT_OK = 0,
-        EXIT_USAGE = 1,       /* bad command line or option rejected by the daemon */
+        EXIT_USAGE = 1,       /* bad command line, or an argument the daemon rejected */
         EXIT_NO_DEVICE = 2,   /* no such device */
         EXIT_ACCESS = 3,      /* not authorized (polkit said no, or someone else's lease) */
         EXIT_BUSY = 4,        /* the group is assigned to someone else or in use */

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import dbus
 import dbusmock
@@ -87,6 +88,18 @@ class MockBusTestCase(dbusmock.DBusTestCase):
     def calls(self, method, path="/org/vfiod1"):
         """The argument lists of every call of @method the mock received, oldest first."""
         return [args for _, args in self.mock_object(path).GetMethodCalls(method)]
+
+    def wait_for_match_rule(self, fragment, timeout=20):
+        """Waits until some connection on the bus has a match rule containing @fragment."""
+        stats = dbus.Interface(self.bus.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus"),
+                               "org.freedesktop.DBus.Debug.Stats")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(fragment in str(rule) for rules in stats.GetAllMatchRules().values()
+                   for rule in rules):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no match rule with {fragment!r} appeared")
 
     def fail_with(self, method, error_name, message="injected failure", path="/org/vfiod1",
                   in_sig="sa{sv}", out_sig="ho"):

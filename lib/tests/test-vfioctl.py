@@ -314,6 +314,21 @@ class Monitor(mockbus.MockBusTestCase):
         p.communicate(timeout=20)
         self.assertEqual(p.returncode, OK)
 
+    def test_monitor_started_before_daemon(self):
+        self.stop_mock()
+        p = subprocess.Popen([VFIOCTL, "monitor"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        # NameOwnerChanged is the last match it adds before asking for the baseline.
+        self.wait_for_match_rule("arg0='org.vfiod1'")
+        self.assertIsNone(p.poll())
+        self.start_mock()
+        added = sorted(p.stdout.readline().split()[:2] for _ in range(3))
+        self.assertEqual(added, [["added", "pci:0000:01:00.0"], ["added", "pci:0000:01:00.1"],
+                                 ["added", "platform:fff51000.ethernet"]])
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=20)
+        self.assertEqual(p.returncode, OK)
+
 
 if __name__ == "__main__":
     VFIOCTL = os.path.abspath(sys.argv.pop(1))
