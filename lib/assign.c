@@ -36,6 +36,9 @@ static int options_append(sd_bus_message *m, const vfiod_assign_options *o)
                         return -E2BIG;
                 if (o->driver && !*o->driver)
                         return -EINVAL;
+                if (o->console != VFIOD_CONSOLE_DEFAULT && o->console != VFIOD_CONSOLE_REFUSE &&
+                    o->console != VFIOD_CONSOLE_TAKEOVER)
+                        return -EINVAL;
         }
 
         r = sd_bus_message_open_container(m, 'a', "{sv}");
@@ -51,8 +54,10 @@ static int options_append(sd_bus_message *m, const vfiod_assign_options *o)
                 if (r < 0)
                         return r;
         }
-        if (o && o->console_takeover) {
-                r = sd_bus_message_append(m, "{sv}", "console", "s", "takeover");
+        if (o && o->console != VFIOD_CONSOLE_DEFAULT) {
+                r = sd_bus_message_append(m, "{sv}", "console", "s",
+                                          o->console == VFIOD_CONSOLE_TAKEOVER ? "takeover"
+                                                                               : "refuse");
                 if (r < 0)
                         return r;
         }

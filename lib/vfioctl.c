@@ -230,9 +230,9 @@ static int parse_verb_options(int argc, char **argv, struct cmdline *cl, const c
                         break;
                 case OPT_CONSOLE:
                         if (streq(optarg, "takeover"))
-                                cl->options.console_takeover = true;
+                                cl->options.console = VFIOD_CONSOLE_TAKEOVER;
                         else if (streq(optarg, "refuse"))
-                                cl->options.console_takeover = false;
+                                cl->options.console = VFIOD_CONSOLE_REFUSE;
                         else
                                 return usage_error("--console must be takeover or refuse, not %s",
                                                    optarg);
@@ -429,7 +429,8 @@ static int check_verb(const struct cmdline *cl, int n_args, const struct verb **
 {
         const vfiod_assign_options defaults = VFIOD_ASSIGN_OPTIONS_INIT;
         bool has_assign_options = cl->options.persistent || cl->owner_set ||
-                                  cl->options.console_takeover || cl->options.driver ||
+                                  cl->options.console != VFIOD_CONSOLE_DEFAULT ||
+                                  cl->options.driver ||
                                   cl->options.timeout_ms != defaults.timeout_ms;
         const struct verb *v = NULL;
 

@@ -162,13 +162,20 @@ _VFIOD_PUBLIC_ int vfiod_client_get_device(vfiod_client *client, const char *dev
  * versions append fields without breaking programs built against this one. NULL options mean
  * all defaults.
  */
+/* What to do if the group drives the console or the boot display. */
+typedef enum vfiod_console_policy {
+        VFIOD_CONSOLE_DEFAULT = 0, /* the daemon's configured policy */
+        VFIOD_CONSOLE_REFUSE,      /* fail with VFIOD_ERROR_CONSOLE_IN_USE */
+        VFIOD_CONSOLE_TAKEOVER,    /* take it (polkit org.vfiod1.assign-console), give it back */
+} vfiod_console_policy;
+
 typedef struct vfiod_assign_options {
-        size_t size;           /* sizeof(vfiod_assign_options) */
-        const char *driver;    /* VFIO driver; NULL: the daemon's default for the bus */
-        bool persistent;       /* lifetime "persistent" instead of "client" */
-        bool console_takeover; /* console "takeover" instead of "refuse" */
-        uint32_t owner_uid;    /* chown the group node; VFIOD_UID_INVALID: don't */
-        uint32_t timeout_ms;   /* unbind timeout; 0: the daemon's default */
+        size_t size;                  /* sizeof(vfiod_assign_options) */
+        const char *driver;           /* VFIO driver; NULL: the daemon's default for the bus */
+        bool persistent;              /* lifetime "persistent" instead of "client" */
+        vfiod_console_policy console; /* console "refuse"/"takeover"; DEFAULT: not sent */
+        uint32_t owner_uid;           /* chown the group node; VFIOD_UID_INVALID: don't */
+        uint32_t timeout_ms;          /* unbind timeout; 0: the daemon's default */
 } vfiod_assign_options;
 
 #define VFIOD_ASSIGN_OPTIONS_INIT                                                                  \

@@ -127,9 +127,13 @@ class Options(mockbus.MockBusTestCase):
         self.assertEqual(self.calls("AssignDevice")[0][0], "pci:0000:01:00.0")
 
     def test_defaults_are_not_sent(self):
-        r = vfioctl("assign", "0000:01:00.0", "--console=refuse", "--", "true")
+        # Left alone, the daemon's configured defaults apply; said explicitly, they are sent.
+        r = vfioctl("assign", "0000:01:00.0", "--", "true")
         self.assertEqual(r.returncode, OK, r.stderr)
         self.assert_options("AssignDevice", {})
+        r = vfioctl("plan", "0000:01:00.0", "--console=refuse")
+        self.assertEqual(r.returncode, OK, r.stderr)
+        self.assert_options("PlanAssignment", {"console": "refuse"})
 
     def test_bad_options_send_nothing(self):
         for args in [["assign", "0000:01:00.0"],  # no command, not persistent
@@ -142,6 +146,7 @@ class Options(mockbus.MockBusTestCase):
                      ["assign", "0000:01:00.0", "--persistent", "--driver="],
                      ["plan", "0000:01:00.0", "--persistent"],
                      ["release", "0000:01:00.0", "--owner=root"],
+                     ["release", "0000:01:00.0", "--console=refuse"],
                      ["release"], ["list", "extra"], ["show", "--json"], ["frobnicate"],
                      ["list", "--", "true"], ["plan", "0000:01:00.0", "--json"], []]:
             with self.subTest(args=args):

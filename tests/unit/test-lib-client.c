@@ -181,6 +181,9 @@ static void test_options_are_checked(void)
         o = VFIOD_ASSIGN_OPTIONS_INIT;
         o.driver = "";
         g_assert_cmpint(vfiod_client_plan(c, "0000:01:00.0", &o, &plan), ==, -EINVAL);
+        o = VFIOD_ASSIGN_OPTIONS_INIT;
+        o.console = (vfiod_console_policy)7;
+        g_assert_cmpint(vfiod_client_plan(c, "0000:01:00.0", &o, &plan), ==, -EINVAL);
         g_assert_null(plan);
 
         /* A larger struct from a newer header is fine as long as we need not understand it. */
