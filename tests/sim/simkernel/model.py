@@ -226,10 +226,38 @@ def _sysfs_name(data):
     return s[:-1] if s.endswith("\n") else s
 
 
+class ModelLock:
+    """The model's one lock (re-entrant). When the outermost holder lets go, the names removed
+    meanwhile are handed to the FUSE layer, outside the lock (the kernel may have to wait for a
+    lookup that needs it) and before the write that removed them returns."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    def __enter__(self):
+        self._lock.acquire()
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        return self
+
+    def __exit__(self, *exc):
+        self._local.depth -= 1
+        unlinked = None
+        if self._local.depth == 0 and self.kernel.tree.unlinked:
+            unlinked, self.kernel.tree.unlinked = self.kernel.tree.unlinked, []
+        self._lock.release()
+        invalidate = self.kernel.invalidate
+        if unlinked and invalidate:
+            invalidate(unlinked)
+        return False
+
+
 class Kernel:
     def __init__(self, uevent_socket=None, override_takes_device_lock=True, iommu=True):
-        self.lock = threading.RLock()  # guards the whole model and tree; never held while blocking
         self.tree = Tree()
+        self.invalidate = None  # set by the FUSE layer: called with the names removed
+        self.lock = ModelLock(self)  # guards model and tree; never held while blocking
         self.buses = {"pci": Bus("pci"), "platform": Bus("platform")}
         self.groups = {}
         self.uevents = UeventSender(uevent_socket)

@@ -6,7 +6,9 @@ callback on every read (and consumed by a callback on every write), and symlinks
 are stored as absolute paths inside the tree ("/sys/devices/...") and handed out relative to the
 link's directory, the way sysfs writes them, so they resolve inside whichever mount serves them.
 
-The tree itself is not thread-safe; the model guards it with its own lock.
+The tree itself is not thread-safe; the model guards it with its own lock. Every node ever
+attached stays findable by inode number (an open file outlives its name), and every name that
+goes away is recorded in `unlinked` so the FUSE layer can tell the kernel to forget it.
 """
 
 import errno
@@ -86,6 +88,8 @@ def _split(path):
 class Tree:
     def __init__(self):
         self.root = Dir()
+        self.inodes = {self.root.ino: self.root}
+        self.unlinked = []  # (subtree, parent Dir, name), drained by the model's lock
 
     def lookup(self, path, follow_last=False, _depth=0):
         """The node at path (symlinks in the middle are followed, the last one only on request)."""
@@ -132,6 +136,7 @@ class Tree:
         return node
 
     def _attach(self, parent, name, node):
+        self.inodes[node.ino] = node
         node.parent = parent
         node.name = name
         parent.children[name] = node
@@ -144,6 +149,7 @@ class Tree:
         old = parent.children.get(name)
         if old is not None:
             self._mark_dead(old)
+            self._record_unlink(parent, name)
         self._attach(parent, name, node)
         return node
 
@@ -169,6 +175,12 @@ class Tree:
         del node.parent.children[node.name]
         node.parent.mtime = time.time()
         self._mark_dead(node)
+        self._record_unlink(node.parent, node.name)
+
+    def _record_unlink(self, parent, name):
+        parts = _split(parent.path())
+        if parts:  # names directly under "/" are the mounts themselves
+            self.unlinked.append((parts[0], parent, name))
 
     def _mark_dead(self, node):
         if isinstance(node, File):

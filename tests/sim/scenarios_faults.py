@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Assignments the kernel makes hard: a failing probe, a hanging unbind, a concurrent second
+group, a device hot-added into an assigned group, and vfiod killed half-way."""
+
+import errno
+import signal
+
+from expect import (BRIDGE, EDU, EDU7, EDU9, NIC7, NIC11, NIC_E, VFIO, assign_ok, check_error,
+                    check_group_fd, check_ok, check_states, wait_device_prop, wait_snapshot,
+                    wait_states)
+from harness import (MANAGER, MANAGER_PATH, NOBODY, ScenarioFailure, check, check_equal,
+                     wait_until)
+from registry import scenario
+from simkernel.topology import E1000, Builder
+
+
+@scenario("failed-probe-rollback")
+def failed_probe_rollback(sim):
+    """vfio-pci's probe of the e1000 in group 7 fails. drivers_probe still returns success, so
+    only re-reading the driver link shows it; every member must end exactly as before, including
+    a foreign override the edu carried, and autoprobe must be back on."""
+    sim.kernel.device(EDU7).override = "pci-stub"  # set at boot, e.g. by a udev rule
+    before = sim.kernel.snapshot()
+    sim.kernel.fail_probe(NIC7, "vfio-pci", errno.EIO)
+    reply = sim.root.assign(EDU7)
+    check_error(reply, "org.vfiod1.Error.RolledBack", mentions=NIC7)
+    wait_snapshot(sim, before, "after the failed assignment", timeout=0)
+    check(not sim.kernel.groups[7].node, "/dev/vfio/7 left behind")
+    check(sim.vfiod_alive(), "vfiod died")
+    check_equal(sim.root.device_prop(NIC7, "State"), "host", "State after rollback")
+    check_equal(sim.root.device_prop(EDU7, "DriverOverride"), "pci-stub", "edu's override")
+
+
+@scenario("hung-unbind-timeout")
+def hung_unbind_timeout(sim):
+    """The e1000e's unbind blocks in the kernel. The caller gets Timeout while the write is still
+    blocked, other callers are answered meanwhile, and once the kernel lets go everything is back
+    where it started."""
+    before = sim.kernel.snapshot()
+    hang = sim.kernel.hang_unbind(NIC_E)
+    client = sim.client(NOBODY)
+    call = client.start_assign(NIC_E, timeout_ms=("u", 1500))
+    check(hang.entered.wait(10), "vfiod never unbound " + NIC_E)
+
+    other = sim.client(NOBODY)
+    check(other.get(MANAGER_PATH, MANAGER, "Version"), "Version while the unbind hangs")
+    check_ok(other.call(MANAGER_PATH, MANAGER, "ListDevices"), "ListDevices while it hangs")
+    check_ok(other.plan(EDU), "PlanAssignment of another group while it hangs")
+
+    reply = client.wait(call, timeout=15)
+    check_error(reply, "org.vfiod1.Error.Timeout", mentions=NIC_E)
+    check(not hang._released.is_set(), "the hang was released early")
+    check_ok(other.call(MANAGER_PATH, MANAGER, "ListDevices"), "ListDevices after the Timeout")
+    # Meanwhile vfiod refuses to start anything on the stuck group.
+    check(not other.assign(NIC_E).ok, "a second assignment of the stuck group succeeded")
+
+    hang.release()
+    wait_snapshot(sim, before, "after the hung unbind finally returned", timeout=15)
+    check(not sim.kernel.groups[4].node, "/dev/vfio/4 left behind")
+    wait_device_prop(other, NIC_E, "State", "host")
+
+
+@scenario("concurrent-groups")
+def concurrent_groups(sim):
+    """Two groups at once. The hotplug window (drivers_autoprobe off) is reference-counted: while
+    the first transaction is stuck in its unbind, the second completes and autoprobe stays off
+    until the first one finishes too."""
+    before = sim.kernel.snapshot()
+    a, b = sim.client(NOBODY), sim.client(0)
+    hang = sim.kernel.hang_unbind(NIC11)
+    slow = b.start_assign(NIC11, timeout_ms=("u", 30000))
+    check(hang.entered.wait(10), "vfiod never unbound " + NIC11)
+    check_equal(sim.kernel.snapshot()["autoprobe"], False, "autoprobe during the transaction")
+
+    fid_a = assign_ok(sim, a, EDU9, 9)
+    check_equal(sim.kernel.snapshot()["autoprobe"], False,
+                "autoprobe after the second group finished while the first is still running")
+    hang.release()
+    check_group_fd(sim, b, b.wait(slow), 11, NIC11)
+    check_states(sim, {EDU9: VFIO, NIC11: VFIO}, "both groups assigned")
+    check_equal(sim.kernel.snapshot()["autoprobe"], True, "autoprobe after both finished")
+
+    # And two at the very same time, without help.
+    c1, c2 = a.start_assign(EDU), b.start_assign(NIC_E)
+    check_group_fd(sim, a, a.wait(c1), 2, EDU)
+    check_group_fd(sim, b, b.wait(c2), 4, NIC_E)
+    check_equal(a.fdinfo(fid_a)["content"], "flags=1\n", "first fd still valid")
+
+    r1 = a.start_call(MANAGER_PATH, MANAGER, "ReleaseDevice", "(s)", [EDU9])
+    r2 = b.start_call(MANAGER_PATH, MANAGER, "ReleaseDevice", "(s)", [NIC11])
+    check_ok(a.wait(r1), "release group 9")
+    check_ok(b.wait(r2), "release group 11")
+    check_ok(a.release(EDU), "release group 2")
+    check_ok(b.release(NIC_E), "release group 4")
+    wait_snapshot(sim, before, "after all releases")
+
+
+@scenario("hot-add-fenced")
+def hot_add_fenced(sim):
+    """A device hot-added into an assigned group gets the host driver at once (autoprobe is on
+    again); vfiod must fence it: override vfio-pci and no host driver, the group stays viable."""
+    root = sim.root
+    assign_ok(sim, root, EDU7, 7, lifetime="persistent")
+    new = "0000:05:03.0"
+    Builder(sim.kernel).nic(new, E1000, "ens3", BRIDGE, 7)
+
+    def fenced():
+        state = sim.kernel.state(new)
+        return state and state[1] == "vfio-pci" and state[0] in (None, "vfio-pci")
+    try:
+        wait_until(fenced, 10)
+    except ScenarioFailure:
+        raise ScenarioFailure("hot-added %s not fenced: (driver, override) = %r"
+                              % (new, sim.kernel.state(new)))
+    check_states(sim, {EDU7: VFIO, NIC7: VFIO, BRIDGE: (None, None)}, "the original members")
+    check_equal(sim.kernel.group_flags(sim.kernel.groups[7]), 1, "group 7 viability")
+    check_ok(root.release(EDU7), "ReleaseDevice")
+    wait_states(sim, {EDU7: (None, None), NIC7: ("e1000", None), BRIDGE: (None, None)},
+                "original members after release")
+
+
+@scenario("killed-mid-transaction")
+def killed_mid_transaction(sim):
+    """vfiod is SIGKILLed while the e1000 of group 7 is being unbound (the edu already fenced,
+    autoprobe off). The unbind then completes in the kernel. The restarted vfiod must roll the
+    unfinished transaction back: every member and autoprobe as before."""
+    before = sim.kernel.snapshot()
+    hang = sim.kernel.hang_unbind(NIC7)
+    call = sim.root.start_assign(EDU7, timeout_ms=("u", 60000))
+    check(hang.entered.wait(10), "vfiod never unbound " + NIC7)
+    check_equal(sim.kernel.state(EDU7)[1], "vfio-pci", "edu fenced before the unbind")
+    sim.vfiod.send_signal(signal.SIGKILL)
+    hang.release()  # a killed process stuck in a sysfs write only dies once the write returns
+    sim.stop_vfiod(signal.SIGKILL)
+    check(not sim.root.wait(call).ok, "the interrupted AssignDevice succeeded")
+    check(sim.kernel.snapshot() != before, "nothing had changed before the kill: not mid-way")
+
+    sim.start_vfiod()
+    wait_snapshot(sim, before, "after restart (rollback of the unfinished transaction)")
+    check(not sim.kernel.groups[7].node, "/dev/vfio/7 left behind")
+    for dev in (EDU7, NIC7):
+        wait_device_prop(sim.root, dev, "State", "host")
+

@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Who holds an assignment, for how long, and who may end it; across daemon restarts too."""
+
+import signal
+import time
+
+from expect import (EDU, EDU7, NIC7, NIC_E, VFIO, assign_ok, check_error, check_ok, check_states,
+                    check_unchanged, wait_device_prop, wait_snapshot, wait_states)
+from harness import NOBODY, OTHER_UID, check, check_equal, wait_until
+from registry import scenario
+
+DENIED = "org.freedesktop.DBus.Error.AccessDenied"
+
+
+def wait_name_gone(watcher, name):
+    """Until the bus has announced that `name` left (so vfiod has been told as well)."""
+    def gone():
+        return any(s["member"] == "NameOwnerChanged" and s["args"][0] == name
+                   and s["args"][2] == "" for s in watcher.signals())
+    wait_until(gone, 10, "the bus to announce that %s left" % name)
+
+
+@scenario("client-disconnect")
+def client_disconnect(sim):
+    """A client lease ends with its connection: killed client, group 7 back on host drivers."""
+    before = sim.kernel.snapshot()
+    client = sim.client(NOBODY)
+    assign_ok(sim, client, NIC7, 7)
+    check_states(sim, {EDU7: VFIO, NIC7: VFIO}, "after assign")
+    client.kill()
+    wait_snapshot(sim, before, "after the client died")
+    wait_until(lambda: not sim.kernel.groups[7].node, 5, "/dev/vfio/7 to go")
+    wait_device_prop(sim.root, NIC7, "State", "host")
+
+
+@scenario("persistent-outlives-client")
+def persistent_outlives_client(sim):
+    before = sim.kernel.snapshot()
+    watcher = sim.client(0)
+    watcher.subscribe()
+    client = sim.client(NOBODY)
+    assign_ok(sim, client, NIC_E, 4, lifetime="persistent")
+    name = client.name
+    client.kill()
+    wait_name_gone(watcher, name)
+    check_equal(watcher.device_prop(NIC_E, "State"), "assigned", "State after the client left")
+    time.sleep(0.5)  # room for a wrong release to happen
+    check_states(sim, {NIC_E: VFIO}, "persistent lease after its client left")
+    check_ok(sim.root.release(NIC_E), "ReleaseDevice by root")
+    wait_snapshot(sim, before, "after release")
+
+
+@scenario("release-by-other-denied", polkit_allowed=("org.vfiod1.assign",))
+def release_by_other_denied(sim):
+    """Another unprivileged user may not end someone's lease (no release-any for them)."""
+    owner, other = sim.client(NOBODY), sim.client(OTHER_UID)
+    fid = assign_ok(sim, owner, EDU, 2)
+    check_error(other.release(EDU), DENIED)
+    check_states(sim, {EDU: VFIO}, "after the denied release")
+    check_equal(other.device_prop(EDU, "Owner"), owner.name, "Owner after the denied release")
+    check_equal(owner.fdinfo(fid)["content"], "flags=1\n", "owner's fd after the denied release")
+    check_ok(owner.release(EDU), "ReleaseDevice by the owner")
+    wait_states(sim, {EDU: (None, None)}, "after the owner's release")
+
+
+@scenario("polkit-denied", polkit_allowed=())
+def polkit_denied(sim):
+    """polkit says no: AccessDenied from vfiod (not from the bus policy), and nothing changed."""
+    before = sim.kernel.snapshot()
+    client = sim.client(NOBODY)
+    reply = client.assign(NIC7)
+    check_error(reply, DENIED)
+    check("Rejected send message" not in reply.message, "the bus refused, not vfiod: %r" % reply)
+    check(any("org.vfiod1.assign" in line for line in sim.polkit_checks()),
+          "vfiod did not ask polkit")
+    check_unchanged(sim, before, "after the denied assignment")
+    check_equal(client.device_prop(NIC7, "State"), "host", "State")
+    check(not sim.kernel.groups[7].node, "/dev/vfio/7 exists")
+
+
+@scenario("double-assign-busy", polkit_allowed=("org.vfiod1.assign",))
+def double_assign_busy(sim):
+    """A group belongs to one lease: the same device, another member of the group, from another
+    user or from root, is Busy, and the holder's fd stays good."""
+    a, b = sim.client(NOBODY), sim.client(OTHER_UID)
+    fid = assign_ok(sim, a, EDU7, 7)
+    held = sim.kernel.snapshot()
+    check_error(b.assign(EDU7), "org.vfiod1.Error.Busy")
+    check_error(b.assign(NIC7), "org.vfiod1.Error.Busy")
+    check_error(sim.root.assign(NIC7), "org.vfiod1.Error.Busy")
+    check_error(a.assign(EDU7), "org.vfiod1.Error.Busy")
+    check_unchanged(sim, held, "after the refused assignments")
+    check_equal(a.fdinfo(fid)["content"], "flags=1\n", "holder's fd")
+    check_ok(a.release(EDU7), "release")
+
+
+def restart_and_readopt(sim, device, sig):
+    sim.stop_vfiod(sig)
+    check_states(sim, {device: VFIO}, "while vfiod is down")
+    sim.start_vfiod()
+    wait_device_prop(sim.root, device, "State", "assigned")
+    check_states(sim, {device: VFIO}, "after restart")
+
+
+@scenario("restart-readopt-persistent")
+def restart_readopt_persistent(sim):
+    """A persistent assignment survives a clean restart and a SIGKILL, is re-adopted (State
+    assigned, release works) and released exactly."""
+    before = sim.kernel.snapshot()
+    root = sim.root
+    fid = assign_ok(sim, root, NIC_E, 4, lifetime="persistent")
+    root.close_fd(fid)
+    restart_and_readopt(sim, NIC_E, signal.SIGTERM)
+    restart_and_readopt(sim, NIC_E, signal.SIGKILL)
+    check_error(sim.client(NOBODY).assign(NIC_E), "org.vfiod1.Error.Busy")
+    check_ok(root.release(NIC_E), "ReleaseDevice after restarts")
+    wait_snapshot(sim, before, "after release")
+
+
+@scenario("restart-readopt-client")
+def restart_readopt_client(sim):
+    """A client lease survives a daemon restart (the journal records the unique name) and still
+    ends when that client goes away."""
+    before = sim.kernel.snapshot()
+    client = sim.client(NOBODY)
+    assign_ok(sim, client, EDU, 2)
+    restart_and_readopt(sim, EDU, signal.SIGTERM)
+    check_equal(sim.root.device_prop(EDU, "Owner"), client.name, "Owner after restart")
+    client.kill()
+    wait_snapshot(sim, before, "after the client left")
