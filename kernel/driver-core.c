@@ -78,20 +78,7 @@ static int override_path(const vk_device_id *id, char *buf, size_t size)
         return 0;
 }
 
-int vk_dc_set_override(vk_root *root, const vk_device_id *id, const char *driver)
-{
-        char path[PATH_MAX];
-        int r;
-
-        if (!root || !device_id_is_valid(id) || !driver_name_is_valid(driver))
-                return -EINVAL;
-        r = override_path(id, path, sizeof(path));
-        if (r < 0)
-                return r;
-        return vk_sysfs_write(root->sysfs_fd, path, driver);
-}
-
-int vk_dc_clear_override(vk_root *root, const vk_device_id *id)
+static int write_override(vk_root *root, const vk_device_id *id, const char *value)
 {
         char path[PATH_MAX];
         int r;
@@ -101,7 +88,19 @@ int vk_dc_clear_override(vk_root *root, const vk_device_id *id)
         r = override_path(id, path, sizeof(path));
         if (r < 0)
                 return r;
-        return vk_sysfs_write(root->sysfs_fd, path, "\n");
+        return vk_sysfs_write(root->sysfs_fd, path, value);
+}
+
+int vk_dc_set_override(vk_root *root, const vk_device_id *id, const char *driver)
+{
+        if (!driver_name_is_valid(driver))
+                return -EINVAL;
+        return write_override(root, id, driver);
+}
+
+int vk_dc_clear_override(vk_root *root, const vk_device_id *id)
+{
+        return write_override(root, id, "\n");
 }
 
 int vk_dc_restore_override(vk_root *root, const vk_device_id *id, const char *driver)
@@ -120,35 +119,41 @@ static int driver_write_path(vk_root *root, const vk_device_id *id, const char *
         return driver_attr_path(id->bus, driver, attr, buf, size);
 }
 
-int vk_dc_unbind(vk_root *root, const vk_device_id *id, const char *driver)
+/* bind and unbind both take the device's kernel name. */
+static int write_driver_attr(vk_root *root, const vk_device_id *id, const char *driver,
+                             const char *attr)
 {
         char path[PATH_MAX];
-        int r = driver_write_path(root, id, driver, "unbind", path, sizeof(path));
+        int r = driver_write_path(root, id, driver, attr, path, sizeof(path));
         if (r < 0)
                 return r;
         return vk_sysfs_write(root->sysfs_fd, path, id->name);
+}
+
+int vk_dc_unbind(vk_root *root, const vk_device_id *id, const char *driver)
+{
+        return write_driver_attr(root, id, driver, "unbind");
 }
 
 int vk_dc_bind(vk_root *root, const vk_device_id *id, const char *driver)
 {
+        return write_driver_attr(root, id, driver, "bind");
+}
+
+static int write_bus_attr(vk_root *root, vk_bus bus, const char *attr, const char *value)
+{
         char path[PATH_MAX];
-        int r = driver_write_path(root, id, driver, "bind", path, sizeof(path));
+        int r = bus_attr_path(bus, attr, path, sizeof(path));
         if (r < 0)
                 return r;
-        return vk_sysfs_write(root->sysfs_fd, path, id->name);
+        return vk_sysfs_write(root->sysfs_fd, path, value);
 }
 
 int vk_dc_probe(vk_root *root, const vk_device_id *id)
 {
-        char path[PATH_MAX];
-        int r;
-
         if (!root || !device_id_is_valid(id))
                 return -EINVAL;
-        r = bus_attr_path(id->bus, "drivers_probe", path, sizeof(path));
-        if (r < 0)
-                return r;
-        return vk_sysfs_write(root->sysfs_fd, path, id->name);
+        return write_bus_attr(root, id->bus, "drivers_probe", id->name);
 }
 
 int vk_dc_get_autoprobe(vk_root *root, vk_bus bus, bool *ret)
@@ -174,15 +179,9 @@ int vk_dc_get_autoprobe(vk_root *root, vk_bus bus, bool *ret)
 
 int vk_dc_set_autoprobe(vk_root *root, vk_bus bus, bool on)
 {
-        char path[PATH_MAX];
-        int r;
-
         if (!root)
                 return -EINVAL;
-        r = bus_attr_path(bus, "drivers_autoprobe", path, sizeof(path));
-        if (r < 0)
-                return r;
-        return vk_sysfs_write(root->sysfs_fd, path, on ? "1" : "0");
+        return write_bus_attr(root, bus, "drivers_autoprobe", on ? "1" : "0");
 }
 
 bool vk_dc_driver_registered(vk_root *root, vk_bus bus, const char *driver)

@@ -7,14 +7,13 @@
  * fixtures model.
  */
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <libkmod.h>
 #include <limits.h>
 #include <stdio.h>
 
 #include "macros.h"
 #include "modules.h"
+#include "sysfs.h"
 
 /* Aliases are longer than names ("pci:v00008086d...") but always far below a page. */
 #define MODULE_NAME_MAX 4095
@@ -33,12 +32,6 @@ static void kmod_module_unref_listp(struct kmod_list **l)
 static void kmod_module_unrefp(struct kmod_module **m)
 {
         kmod_module_unref(*m);
-}
-
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
 }
 
 /* libkmod logs errors to stderr by default; kernel/ does not log, callers report errors. */
@@ -104,56 +97,32 @@ static bool names_equivalent(const char *a, const char *b)
         return *a == *b;
 }
 
-/* 1 when <bus>/drivers/ under dirfd (sys/bus) has a driver equivalent to name, else 0. */
-static int bus_has_driver(int bus_fd, const char *bus, const char *name)
-{
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        char path[NAME_MAX + sizeof("/drivers")];
-
-        if ((size_t)snprintf(path, sizeof(path), "%s/drivers", bus) >= sizeof(path))
-                return 0;
-        int fd = openat(bus_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                safe_close(fd);
-                return r;
-        }
-        errno = 0;
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.' && names_equivalent(de->d_name, name))
-                        return 1;
-        return errno != 0 ? -errno : 0;
-}
-
 /* 1 when any bus in the tree has registered a driver called name (sys/bus/<any>/drivers/name). */
 static int tree_has_driver(vk_modules *m, const char *name)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
+        _cleanup_(strv_freep) char **buses = NULL;
+        int r;
 
-        int fd = openat(m->root->sysfs_fd, "bus", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                safe_close(fd);
-                return r;
-        }
-        errno = 0;
-        while ((de = readdir(d))) {
-                if (de->d_name[0] == '.')
+        r = vk_sysfs_list(m->root->sysfs_fd, "bus", &buses);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        for (char **b = buses; *b; b++) {
+                _cleanup_(strv_freep) char **drivers = NULL;
+                char path[NAME_MAX + sizeof("bus//drivers")];
+
+                if ((size_t)snprintf(path, sizeof(path), "bus/%s/drivers", *b) >= sizeof(path))
                         continue;
-                int r = bus_has_driver(dirfd(d), de->d_name, name);
-                if (r != 0)
+                r = vk_sysfs_list(m->root->sysfs_fd, path, &drivers);
+                /* Not every bus directory need have drivers/ (nor be a directory, in a fixture). */
+                if (r == -ENOENT || r == -ENOTDIR)
+                        continue;
+                if (r < 0)
                         return r;
-                errno = 0;
+                for (char **d = drivers; *d; d++)
+                        if (names_equivalent(*d, name))
+                                return 1;
         }
-        return errno != 0 ? -errno : 0;
+        return 0;
 }
 
 /* The modules providing name, as modprobe would find them; *ret = NULL when none does. */

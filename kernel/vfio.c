@@ -5,7 +5,6 @@
  * cdev some kernels add, and what this kernel can do at all (the daemon's Features property).
  */
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/vfio.h>
@@ -86,27 +85,6 @@ int vk_vfio_group_chown(vk_root *root, int group, uid_t uid, gid_t gid)
         return 0;
 }
 
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-
-static int opendir_at(int dirfd, const char *path, DIR **ret)
-{
-        int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                safe_close(fd);
-                return r;
-        }
-        *ret = d;
-        return 0;
-}
-
 /* "vfio" followed by a decimal number, the only names the kernel gives its device cdevs. */
 static bool is_cdev_name(const char *name)
 {
@@ -117,10 +95,9 @@ static bool is_cdev_name(const char *name)
 
 int vk_vfio_device_cdev(vk_root *root, const vk_device_id *id, char **ret_name, bool *ret_has_node)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_(strv_freep) char **entries = NULL;
         _cleanup_(freep) char *name = NULL;
         char dev[PATH_MAX], path[PATH_MAX];
-        struct dirent *de;
         struct stat st;
         int n, r;
 
@@ -132,23 +109,20 @@ int vk_vfio_device_cdev(vk_root *root, const vk_device_id *id, char **ret_name, 
         n = snprintf(path, sizeof(path), "%s/vfio-dev", dev);
         if (n < 0 || (size_t)n >= sizeof(path))
                 return -ENAMETOOLONG;
-        r = opendir_at(root->sysfs_fd, path, &d);
+        r = vk_sysfs_list(root->sysfs_fd, path, &entries);
         if (r < 0)
                 return r;
 
-        errno = 0;
-        while ((de = readdir(d))) {
-                if (!is_cdev_name(de->d_name))
+        for (char **e = entries; *e; e++) {
+                if (!is_cdev_name(*e))
                         continue;
                 /* One device has one cdev; two would mean we do not understand this kernel. */
                 if (name)
                         return -EBADMSG;
-                name = strdup(de->d_name);
+                name = strdup(*e);
                 if (!name)
                         return -ENOMEM;
         }
-        if (errno != 0)
-                return -errno;
         if (!name)
                 return -ENOENT;
 
@@ -161,29 +135,22 @@ int vk_vfio_device_cdev(vk_root *root, const vk_device_id *id, char **ret_name, 
         return 0;
 }
 
-/* 1 when the directory has an entry besides . and .., 0 when empty or absent. */
+/* 1 when the directory has an entry, 0 when empty or absent. */
 static int dir_has_entries(int dirfd, const char *path)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int r;
-
-        r = opendir_at(dirfd, path, &d);
+        _cleanup_(strv_freep) char **entries = NULL;
+        int r = vk_sysfs_list(dirfd, path, &entries);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
                 return r;
-        errno = 0;
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        return 1;
-        return errno != 0 ? -errno : 0;
+        return entries[0] != NULL;
 }
 
 static int read_noiommu(vk_root *root, bool *ret)
 {
         _cleanup_(freep) char *value = NULL;
-        int r;
+        int on, r;
 
         r = vk_sysfs_read(root->sysfs_fd, "module/vfio/parameters/enable_unsafe_noiommu_mode",
                           &value);
@@ -195,7 +162,10 @@ static int read_noiommu(vk_root *root, bool *ret)
         if (r < 0)
                 return r;
         /* Boolean module parameters read back as "Y" or "N". */
-        *ret = streq(value, "Y");
+        r = vk_parse_bool(value, &on);
+        if (r < 0)
+                return r;
+        *ret = on;
         return 0;
 }
 

@@ -292,6 +292,13 @@ static void test_features_errors(Fx *fx, gconstpointer data)
         g_assert_cmpint(vk_vfio_features_read(fx->root, &f), ==, -ENOTDIR);
         g_assert_true(f.iommu && f.cdev && !f.noiommu && !f.platform);
         g_assert_cmpint(vk_vfio_features_read(fx->root, NULL), ==, -EINVAL);
+
+        /* A parameter that is neither Y nor N is not guessed at. */
+        fixture_unlink(fx->f, "sys/kernel/iommu_groups");
+        fixture_mkdir(fx->f, "sys/kernel/iommu_groups");
+        fixture_write(fx->f, "sys/module/vfio/parameters/enable_unsafe_noiommu_mode", "maybe\n");
+        g_assert_cmpint(vk_vfio_features_read(fx->root, &f), ==, -EINVAL);
+        g_assert_true(f.iommu && f.cdev && !f.noiommu && !f.platform);
 }
 
 int main(int argc, char **argv)
