@@ -49,8 +49,7 @@ def error_reply(e):
         if message.startswith(prefix):
             message = message[len(prefix):]
         return {"ok": False, "error": name, "message": message}
-    return {"ok": False, "error": "local:%s:%d" % (GLib.quark_to_string(e.domain), e.code),
-            "message": e.message}
+    return {"ok": False, "error": "local:%s:%d" % (e.domain, e.code), "message": e.message}
 
 
 class Client:

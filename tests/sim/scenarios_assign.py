@@ -25,7 +25,7 @@ def single_device(sim):
           "vfiod did not ask polkit for org.vfiod1.assign")
     check_equal(client.device_prop(NIC_E, "State"), "assigned", "State")
     check_equal(client.device_prop(NIC_E, "Owner"), client.name, "Owner")
-    check_equal(client.device_prop(NIC_E, "OwnerUid"), NOBODY, "OwnerUid")
+    check_equal(client.device_prop(NIC_E, "OwnerUid"), 0xFFFFFFFF, "OwnerUid (no owner-uid given)")
     check_equal(client.device_prop(NIC_E, "Driver"), "vfio-pci", "Driver property")
 
     check_ok(client.release(NIC_E), "ReleaseDevice")
