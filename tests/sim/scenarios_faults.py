@@ -9,7 +9,7 @@ from expect import (BRIDGE, EDU, EDU7, EDU9, NIC7, NIC11, NIC_E, VFIO, assign_ok
                     check_group_fd, check_ok, check_states, wait_device_prop, wait_snapshot,
                     wait_states)
 from harness import (MANAGER, MANAGER_PATH, NOBODY, ScenarioFailure, check, check_equal,
-                     wait_until)
+                     device_path, wait_until)
 from registry import scenario
 from simkernel.topology import E1000, Builder
 
@@ -141,3 +141,19 @@ def killed_mid_transaction(sim):
     for dev in (EDU7, NIC7):
         wait_device_prop(sim.root, dev, "State", "host")
 
+
+
+@scenario("device-vanishes")
+def device_vanishes(sim):
+    """A member of an assigned group is hot-unplugged. vfiod keeps serving, forgets the device,
+    and releasing the group restores the members that are still there."""
+    client = sim.client(NOBODY)
+    assign_ok(sim, client, NIC7, 7)
+    sim.kernel.remove_device(EDU7)
+    wait_until(lambda: device_path(EDU7) not in client.call(
+        MANAGER_PATH, MANAGER, "ListDevices").value[0], 10, EDU7 + " to leave ListDevices")
+    check_states(sim, {NIC7: VFIO, BRIDGE: (None, None)}, "the members left")
+    check_ok(client.release(NIC7), "ReleaseDevice after a member vanished")
+    wait_states(sim, {NIC7: ("e1000", None), BRIDGE: (None, None)}, "after release")
+    check_equal(sim.kernel.snapshot()["autoprobe"], True, "drivers_autoprobe")
+    check(not sim.kernel.groups[7].node, "/dev/vfio/7 left behind")

@@ -189,6 +189,15 @@ class Bind(SimTestCase):
         self.assertEqual(self.write("sys/bus/pci/drivers/vfio-pci/bind", BRIDGE), errno.EINVAL)
         self.assertIsNone(self.driver(BRIDGE))
 
+    def test_vfio_refuses_no_group_and_pf_with_vfs(self):
+        b = Builder(self.kernel)
+        b.edu("0000:05:04.0", BRIDGE, None)
+        b.edu("0000:05:05.0", BRIDGE, 7, totalvfs=7, numvfs=2)
+        for name, err in (("0000:05:04.0", errno.EINVAL), ("0000:05:05.0", errno.EBUSY)):
+            self.set_override(name, "vfio-pci")
+            self.assertEqual(self.write("sys/bus/pci/drivers/vfio-pci/bind", name), err)
+        self.assertEqual(self.read("sys/bus/pci/devices/0000:05:05.0/sriov_numvfs"), "2\n")
+
     def test_probe_errors_returned(self):
         self.set_override(EDU, "vfio-pci")
         self.kernel.fail_probe(EDU, "vfio-pci", errno.ENOMEM, times=1)
@@ -311,8 +320,16 @@ class VfioGroup(SimTestCase):
         fd = os.open(self.path("dev/vfio/2"), os.O_RDWR)
         self.assertEqual(os.pread(fd, 64, 0), b"flags=1\n")
         os.close(fd)
-        time.sleep(0.1)  # FUSE sends RELEASE asynchronously
-        os.close(os.open(self.path("dev/vfio/2"), os.O_RDWR))
+        # FUSE sends RELEASE asynchronously: the node is free again shortly after close().
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                os.close(os.open(self.path("dev/vfio/2"), os.O_RDWR))
+                break
+            except OSError as e:
+                if e.errno != errno.EBUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def test_chown_recorded(self):
         self.assign(EDU)
@@ -358,12 +375,45 @@ class Hotplug(SimTestCase):
         self.assertTrue(os.readlink(self.dev("0000:05:04.0", "iommu_group")).endswith("/7"))
 
 
+class Platform(SimTestCase):
+    def test_override_is_strcmp(self):
+        base = "sys/bus/platform/devices/serial8250/"
+        self.assertEqual(os.path.basename(os.readlink(self.path(base + "driver"))), "serial8250")
+        self.assertEqual(self.write("sys/bus/platform/drivers/serial8250/unbind", "serial8250"), 0)
+        self.assertEqual(self.write(base + "driver_override", "vfio-platform"), 0)
+        self.assertEqual(self.write("sys/bus/platform/drivers/serial8250/bind", "serial8250"),
+                         errno.ENODEV)
+        self.assertEqual(self.write("sys/bus/platform/drivers_probe", "serial8250"), 0)
+        self.assertFalse(os.path.lexists(self.path(base + "driver")))
+        self.assertEqual(self.write(base + "driver_override", "serial8250"), 0)
+        self.assertEqual(self.write("sys/bus/platform/drivers_probe", "serial8250"), 0)
+        self.assertTrue(os.path.lexists(self.path(base + "driver")))
+
+
 class Layout(SimTestCase):
     def test_write_only_attributes(self):
         with self.assertRaises(PermissionError):
             open(self.path("sys/bus/pci/drivers_probe"), "rb")
         with self.assertRaises(PermissionError):
             open(self.dev(NIC, "vendor"), "wb")
+
+    def test_synthetic_uevent(self):
+        self.listen()
+        self.assertEqual(self.write("sys/bus/pci/devices/%s/uevent" % NIC, "change"), 0)
+        self.assertEqual(self.write("sys/bus/pci/devices/%s/uevent" % NIC, "bogus"), errno.EINVAL)
+        (header, env), = self.events()
+        self.assertTrue(header.startswith("change@/devices/"))
+        self.assertEqual(env["DRIVER"], "e1000")
+
+    def test_removed_names_disappear_at_once(self):
+        # The kernel caches names; the model must invalidate them before the write returns.
+        link = self.dev(NIC, "driver")
+        for _ in range(3):
+            self.assertTrue(os.path.lexists(link))
+            self.write("sys/bus/pci/drivers/e1000/unbind", NIC)
+            self.assertFalse(os.path.lexists(link))
+            self.assertFalse(os.path.exists(self.path("sys/class/net/ens2")))
+            self.write("sys/bus/pci/drivers/e1000/bind", NIC)
 
     def test_attributes(self):
         self.assertEqual(self.read("sys/bus/pci/devices/%s/vendor" % NIC), "0x8086\n")
