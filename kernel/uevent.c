@@ -139,6 +139,16 @@ int vk_uevent_parse(const char *buf, size_t len, vk_uevent *ret)
 {
         field action = {}, devpath = {}, subsystem = {}, driver = {};
         field header_action = {}, header_devpath = {};
+        /* The keys we use; the kernel sends more (SEQNUM, MODALIAS, ...), which we skip. */
+        const struct {
+                const char *key;
+                field *f;
+        } keys[] = {
+            {"ACTION", &action},
+            {"DEVPATH", &devpath},
+            {"SUBSYSTEM", &subsystem},
+            {"DRIVER", &driver},
+        };
         const char *p, *end;
         int r;
 
@@ -163,24 +173,19 @@ int vk_uevent_parse(const char *buf, size_t len, vk_uevent *ret)
                 } else if (!eq) {
                         return -EINVAL;
                 } else {
-                        size_t klen = eq - p, vlen = e - eq - 1;
-                        field *f = NULL;
-
-                        if (klen == 6 && memcmp(p, "ACTION", 6) == 0)
-                                f = &action;
-                        else if (klen == 7 && memcmp(p, "DEVPATH", 7) == 0)
-                                f = &devpath;
-                        else if (klen == 9 && memcmp(p, "SUBSYSTEM", 9) == 0)
-                                f = &subsystem;
-                        else if (klen == 6 && memcmp(p, "DRIVER", 6) == 0)
-                                f = &driver;
-                        if (f) {
-                                r = field_set(f, eq + 1, vlen);
+                        size_t klen = eq - p;
+                        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                                if (strlen(keys[i].key) != klen || memcmp(p, keys[i].key, klen))
+                                        continue;
+                                r = field_set(keys[i].f, eq + 1, e - eq - 1);
                                 if (r < 0)
                                         return r;
+                                break;
                         }
                 }
-                p = e + 1;
+                if (!nul)
+                        break;
+                p = nul + 1;
         }
 
         r = field_merge(&action, &header_action);
