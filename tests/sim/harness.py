@@ -13,6 +13,7 @@ import json
 import os
 import pwd
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -344,12 +345,15 @@ class Sim:
         log = open(self.path("log/vfiod.log"), "a")
         log.write("=== vfiod started at %.3f\n" % time.time())
         log.flush()
+        # VFIOD_SIM_WRAPPER="valgrind --error-exitcode=99 ..." runs the daemon (not the test
+        # script) under a checker.
+        wrapper = shlex.split(os.environ.get("VFIOD_SIM_WRAPPER", ""))
         self.vfiod = subprocess.Popen(
-            [binary, "--root=" + self.prefix, "--bus-address=" + self.bus_address,
+            wrapper + [binary, "--root=" + self.prefix, "--bus-address=" + self.bus_address,
              "--runtime-dir=" + self.path("run/vfiod"), "--config=" + self.path("etc/vfiod.conf"),
              "--log-level=debug"],
             env=env, stdout=log, stderr=log)
-        self.wait_for_name("org.vfiod1", self.vfiod)
+        self.wait_for_name("org.vfiod1", self.vfiod, timeout=60 if wrapper else 15)
 
     def stop_vfiod(self, sig=signal.SIGTERM, timeout=10):
         """Stops vfiod; returns its exit status. A SIGKILLed vfiod stuck in a blocked write only

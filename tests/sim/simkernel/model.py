@@ -209,7 +209,8 @@ class Hang:
     """Fault: the next unbind of one device blocks inside drv->remove until released."""
 
     def __init__(self):
-        self.entered = threading.Event()
+        self.entered = threading.Event()  # the unbind is blocked now
+        self.finished = threading.Event()  # and has gone on since
         self._released = threading.Event()
 
     def release(self):
@@ -218,6 +219,7 @@ class Hang:
     def block(self):
         self.entered.set()
         self._released.wait()
+        self.finished.set()
 
 
 def _sysfs_name(data):
