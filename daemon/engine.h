@@ -34,11 +34,11 @@ typedef enum console_policy {
 } console_policy;
 
 typedef struct assign_options {
-        char *driver;           /* NULL: the bus default (vfio-pci, vfio-platform, vfio-amba) */
+        char *driver; /* NULL: the bus default (vfio-pci, vfio-platform, vfio-amba) */
         lease_lifetime lifetime;
         console_policy console;
-        uid_t owner_uid;        /* UID_INVALID: leave the group node as it is */
-        uint32_t timeout_ms;    /* 0: the configured default */
+        uid_t owner_uid;     /* UID_INVALID: leave the group node as it is */
+        uint32_t timeout_ms; /* 0: the configured default */
 } assign_options;
 
 void assign_options_done(assign_options *o);
@@ -72,10 +72,10 @@ typedef enum engine_error {
 /* A failure: which class, which step, which device, which errno, and a sentence for a person. */
 typedef struct engine_failure {
         engine_error error;
-        char step[32];          /* "plan", "load-driver", "journal", "close-window", "fence",
-                                   "unbind", "probe", "verify", "reopen-window", "open-group" */
+        char step[32]; /* "plan", "load-driver", "journal", "close-window", "fence",
+                          "unbind", "probe", "verify", "reopen-window", "open-group" */
         char device[VK_NAME_MAX + 1];
-        int errnum;             /* positive errno, 0 if none */
+        int errnum; /* positive errno, 0 if none */
         char message[512];
 } engine_failure;
 
@@ -87,22 +87,22 @@ typedef struct plan_step {
 
 typedef struct plan {
         vk_device_id target;
-        vk_group *group;         /* owned */
-        char *driver;            /* the VFIO driver that will bind */
+        vk_group *group; /* owned */
+        char *driver;    /* the VFIO driver that will bind */
         plan_step *steps;
         size_t n_steps;
-        char **warnings;         /* strv */
-        char **blockers;         /* strv; non-empty means the assignment is refused */
+        char **warnings;            /* strv */
+        char **blockers;            /* strv; non-empty means the assignment is refused */
         engine_error blocker_error; /* class of the first blocker */
-        bool takes_console;      /* binding removes a host console (needs console=takeover and the
-                                    org.vfiod1.assign-console action) */
+        bool takes_console; /* binding removes a host console (needs console=takeover and the
+                               org.vfiod1.assign-console action) */
 } plan;
 
 /* Policy the engine needs from the configuration. */
 typedef struct engine_config {
-        char **deny_devices;     /* names ("0000:00:02.0", "platform:foo") */
-        char **deny_ids;         /* "8086:1234" */
-        char **allowed_drivers;  /* VFIO drivers accepted as options.driver */
+        char **deny_devices;    /* names ("0000:00:02.0", "platform:foo") */
+        char **deny_ids;        /* "8086:1234" */
+        char **allowed_drivers; /* VFIO drivers accepted as options.driver */
         uint32_t unbind_timeout_ms;
         console_policy default_console;
 } engine_config;
@@ -143,7 +143,7 @@ int engine_release(engine *e, const vk_device_id *id, uint32_t timeout_ms, trans
 /* A committed assignment, as recorded. */
 typedef struct engine_assignment {
         int group;
-        char **members;  /* "pci:0000:01:00.0", the members that moved */
+        char **members; /* "pci:0000:01:00.0", the members that moved */
         lease_info lease;
 } engine_assignment;
 

@@ -29,12 +29,12 @@ typedef struct vk_vtcon {
 } vk_vtcon;
 
 typedef struct vk_aperture {
-        bool vga_class;      /* class 0x0300xx: the aperture code runs */
+        bool vga_class; /* class 0x0300xx: the aperture code runs */
         bool boot_vga;
-        char **firmware_fbs; /* platform devices that would be unregistered: "efi-framebuffer.0" */
-        char **fbdevs;       /* fbN backed by those, or by the device's own host driver (its
-                              * fbdev emulation leaves with the driver): "fb0" */
-        char **vtconsoles;   /* bound vtconsoles that would fall back to dummy: "vtcon1" */
+        char **firmware_fbs;  /* platform devices that would be unregistered: "efi-framebuffer.0" */
+        char **fbdevs;        /* fbN backed by those, or by the device's own host driver (its
+                               * fbdev emulation leaves with the driver): "fb0" */
+        char **vtconsoles;    /* bound vtconsoles that would fall back to dummy: "vtcon1" */
         bool removes_console; /* summary: the host loses a console it has now */
 } vk_aperture;
 

@@ -21,9 +21,9 @@ typedef enum vk_uevent_action {
 
 typedef struct vk_uevent {
         vk_uevent_action action;
-        char devpath[4096];  /* "/devices/pci0000:00/..." */
-        char subsystem[64];  /* "pci", "platform", "vfio", ... */
-        char driver[64];     /* empty when absent */
+        char devpath[4096];                /* "/devices/pci0000:00/..." */
+        char subsystem[64];                /* "pci", "platform", "vfio", ... */
+        char driver[64];                   /* empty when absent */
         char kernel_name[VK_NAME_MAX + 1]; /* last component of devpath */
 } vk_uevent;
 
