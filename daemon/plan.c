@@ -51,7 +51,7 @@ static void builder_done(builder *b)
         free(b->blockers);
 }
 
-static int vformat(char **ret, const char *format, va_list ap)
+_printf_(2, 0) static int vformat(char **ret, const char *format, va_list ap)
 {
         return vasprintf(ret, format, ap) < 0 ? -ENOMEM : 0;
 }
