@@ -333,10 +333,11 @@ def write_job(results, builddir, services, command):
         f.write('\n'.join(job) + '\n')
 
 
-def qemu_command(kver, initrd, machine, results, memory):
+def qemu_command(kver, initrd, machine, results, memory, extra_append):
     append = ['console=ttyS0', 'intel_iommu=on', 'iommu=pt', 'panic=-1', 'oops=panic',
               GUEST_MARKER, 'vfiod_vm.stage2=' + _safe_path(
-                  os.path.join(HERE, 'guest', 'boot.sh'), 'boot script')] + machine.append
+                  os.path.join(HERE, 'guest', 'boot.sh'), 'boot script')]
+    append += machine.append + extra_append
     cmd = [QEMU, '-accel', 'tcg', '-M', 'q35,kernel-irqchip=split',
            '-device', 'intel-iommu,intremap=on',
            '-m', str(memory), '-smp', '2',
@@ -351,7 +352,8 @@ def qemu_command(kver, initrd, machine, results, memory):
     return cmd + machine.args
 
 
-def run_vm(kernel, profiles, command, builddir, services, timeout, keep, verbose, memory):
+def run_vm(kernel, profiles, command, builddir, services, timeout, keep, verbose, memory,
+           extra_append):
     kver = resolve_kernel(kernel)
     problems = check_host([kver])
     if problems:
@@ -366,7 +368,7 @@ def run_vm(kernel, profiles, command, builddir, services, timeout, keep, verbose
     os.mkdir(results)
     write_job(results, builddir, services, command)
     initrd = build_initramfs(kver, work)
-    cmd = qemu_command(kver, initrd, machine, results, memory)
+    cmd = qemu_command(kver, initrd, machine, results, memory, extra_append)
     with open(os.path.join(work, 'qemu-command'), 'w') as f:
         f.write(shlex.join(cmd) + '\n')
 
@@ -436,6 +438,8 @@ def main(argv):
                    help='guest services to start: udev, dbus, polkit, vfiod')
     p.add_argument('--timeout', type=int, default=300, help='seconds before the VM is killed')
     p.add_argument('--memory', type=int, default=1024, help='guest memory (MiB)')
+    p.add_argument('--append', action='append', default=[], metavar='ARG',
+                   help='extra kernel command line argument (repeatable)')
     p.add_argument('--keep', action='store_true', help='keep the run directory on success')
     p.add_argument('-v', '--verbose', action='store_true', help='stream the console to stderr')
     p.add_argument('command', nargs=argparse.REMAINDER)
@@ -464,8 +468,11 @@ def main(argv):
             command[0] = os.path.join(SRCDIR, command[0])
         profiles = [p for p in args.profile.split(',') if p]
         services = [s for s in args.services.split(',') if s]
+        for arg in args.append:
+            if not re.fullmatch(r'[A-Za-z0-9_.,:=/+-]+', arg):
+                raise VmError(f'kernel argument {arg!r} has characters the guest cannot take')
         return run_vm(args.kernel, profiles, command, os.path.abspath(args.builddir), services,
-                      args.timeout, args.keep, args.verbose, args.memory)
+                      args.timeout, args.keep, args.verbose, args.memory, args.append)
     except VmError as e:
         print(f'vm.py: {e}', file=sys.stderr)
         return 1

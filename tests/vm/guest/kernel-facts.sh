@@ -13,7 +13,7 @@ note "kernel $(uname -r)"
 # --- the harness: services boot.sh started are really there --------------------------------------
 check "systemd-udevd is running" pgrep -x systemd-udevd
 check "system bus answers" busctl --system status org.freedesktop.DBus
-check "polkitd owns org.freedesktop.PolicyKit1" busctl --system status org.freedesktop.PolicyKit1
+check "polkitd owns org.freedesktop.PolicyKit1" bus_name_owned org.freedesktop.PolicyKit1
 check_eq "test users exist" "4242 4243" "$(id -u vfiotest) $(id -u vfionogrant)"
 
 # --- the machine -------------------------------------------------------------------------------

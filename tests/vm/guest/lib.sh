@@ -8,6 +8,9 @@ if ! grep -qw 'vfiod_vm.guest=1' /proc/cmdline || [ "$(stat -f -c %T /sys)" != s
         exit 99
 fi
 
+# shellcheck source=services.sh
+. "$(dirname "${BASH_SOURCE[0]}")/services.sh"
+
 PCI=/sys/bus/pci
 tap_count=0
 tap_failures=0
