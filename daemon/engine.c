@@ -389,7 +389,7 @@ int engine_device_added(engine *e, const vk_device_id *id)
         if (r < 0)
                 return log_error_errno(r, "group %d: fencing newcomer %s failed: %m", rec->a.group,
                                        id->name);
-        log_info("group %d: fenced newcomer %s for %s", rec->a.group, id->name, driver);
+        log_debug("group %d: fenced newcomer %s for %s", rec->a.group, id->name, driver);
 
         if (d->driver && !streq(d->driver, driver)) {
                 /* It bound a host driver before the fence: take it back without waiting. */
@@ -431,7 +431,7 @@ int engine_list_assignments(engine *e, engine_assignment **ret, size_t *ret_n)
                 const record *r = e->records[i];
                 engine_assignment *c;
 
-                if (r->state != RECORD_COMMITTED || r->returning)
+                if (r->state != RECORD_COMMITTED)
                         continue;
                 c = realloc(a, sizeof(*a) * (n + 1));
                 if (!c) {
@@ -464,7 +464,8 @@ const engine_assignment *engine_find_assignment(engine *e, const vk_device_id *i
                 return NULL;
         for (size_t i = 0; i < e->n_records; i++) {
                 record *r = e->records[i];
-                if (r->state == RECORD_COMMITTED && !r->returning && record_find_member(r, id))
+                /* A release that did not finish still holds the group: its lease must stay. */
+                if (r->state != RECORD_ASSIGNING && record_find_member(r, id))
                         return &r->a;
         }
         return NULL;

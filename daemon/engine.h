@@ -131,12 +131,22 @@ typedef void (*transaction_done_t)(transaction *t, int r, int group_fd,
                                    const engine_failure *failure, void *userdata);
 
 /* Steps 3-10 for the planned group (steps 1-2, plan and authorize, are the caller's). Takes
- * ownership of p. lease is journaled with the assignment. */
+ * ownership of p, also on failure. lease is journaled with the assignment (node_uid is taken
+ * from o->owner_uid, the uid the node is chowned to). The group is planned again when the
+ * transaction starts, so what changed during authorization is caught. -EPERM when p has
+ * blockers, -EBUSY when the group is busy. done() is never called from inside this function;
+ * *ret (optional) identifies the transaction and stays valid until done() returns; the engine
+ * frees it afterwards (done may even free the engine). */
 int engine_assign(engine *e, plan *p, const assign_options *o, const lease_info *lease,
                   transaction_done_t done, void *userdata, transaction **ret);
 
 /* The reverse transaction for the group holding id: unbind VFIO, clear the override, rebind the
- * host driver each member came from, hand back the console; journaled like an assignment. */
+ * host driver each member came from, hand back the console; journaled like an assignment.
+ * -ENOENT when no record holds id (not assigned, or a background retry already finished it),
+ * -EBUSY while a transaction runs on the group. A release that fails keeps the record
+ * ("releasing") so it can be retried; when a hung unbind finally returns, the engine finishes
+ * such a record on its own. A host driver that refuses to bind again is logged, not a failure:
+ * the device is off VFIO and back to its previous override. */
 int engine_release(engine *e, const vk_device_id *id, uint32_t timeout_ms, transaction_done_t done,
                    void *userdata, transaction **ret);
 
@@ -150,7 +160,9 @@ typedef struct engine_assignment {
 /* The committed assignments now (after recovery); the bus layer re-adopts their leases. */
 int engine_list_assignments(engine *e, engine_assignment **ret, size_t *ret_n);
 void engine_assignments_free(engine_assignment *a, size_t n);
-/* Which committed assignment (if any) holds this device. */
+/* Which assignment (if any) holds this device: a committed one, or one whose release did not
+ * finish (it still holds the group; a later engine_release() retries). The pointer is the
+ * engine's and valid until the next transaction ends or engine_device_added() is called. */
 const engine_assignment *engine_find_assignment(engine *e, const vk_device_id *id);
 
 /* Startup: read the journal, roll back unfinished transactions (synchronously bounded by the

@@ -625,6 +625,7 @@ static void test_release_timeout(void)
         assert_file(&v, "sys/bus/pci/devices/" DEV "/driver_override", "vfio-pci\n");
         assert_file(&v, "sys/bus/pci/drivers_autoprobe", "1");
         g_assert_true(engine_group_busy(v.e, 3));
+        g_assert_nonnull(engine_find_assignment(v.e, &id));
 
         /* A retry while the kernel still holds it says so without touching anything. */
         release(&v, 100);
@@ -643,6 +644,7 @@ static void test_release_timeout(void)
         g_assert_false(engine_device_stalled(v.e, &id));
         assert_override_unset(&v, DEV);
         g_assert_false(file_exists(&v, "run/vfiod/journal/3.txn"));
+        g_assert_null(engine_find_assignment(v.e, &id));
         g_assert_cmpint(engine_release(v.e, &id, 0, on_done, &v, NULL), ==, -ENOENT);
         env_done(&v);
 }
