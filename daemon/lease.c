@@ -80,7 +80,7 @@ lease *lease_free(lease *l)
                 }
 
         sd_bus_track_unref(l->track);
-        sd_bus_message_unref(l->release_request);
+        sd_bus_message_unref(l->request);
         lease_info_done(&l->info);
         strv_free(l->members);
         free(l);
@@ -235,7 +235,7 @@ static void on_release_done(transaction *t, int r, int group_fd, const engine_fa
 
         safe_close(group_fd);
         l->transaction = NULL;
-        request = TAKE_PTR(l->release_request);
+        request = TAKE_PTR(l->request);
 
         if (r >= 0) {
                 log_info("Released IOMMU group %d.", l->group);
@@ -294,8 +294,8 @@ int lease_release(lease *l, sd_bus_message *request, sd_bus_error *error)
                     error, r, "Cannot start the release of IOMMU group %d: %m", l->group);
         }
 
-        sd_bus_message_unref(l->release_request);
-        l->release_request = sd_bus_message_ref(request);
+        sd_bus_message_unref(l->request);
+        l->request = sd_bus_message_ref(request);
         lease_emit_changed(l);
         return 0;
 }

@@ -29,10 +29,15 @@ struct lease {
         vk_device_id target; /* the member the group is addressed by in engine_release() */
         lease_info info;
         lease_state state;
-        transaction *transaction;        /* while ASSIGNING or RELEASING */
-        bool owner_gone;                 /* a client lease whose owner has left the bus */
-        sd_bus_track *track;             /* client leases: the owner's unique name */
-        sd_bus_message *release_request; /* the ReleaseDevice call to answer, if any */
+        transaction *transaction; /* while ASSIGNING or RELEASING */
+        bool owner_gone;          /* a client lease whose owner has left the bus */
+        sd_bus_track *track;      /* client leases: the owner's unique name */
+        /* The call to answer when the running transaction ends (NULL for releases the daemon
+         * starts itself), and for an assignment the device it named and whether the reply
+         * carries the object path (Manager.AssignDevice) or not (Device.Assign). */
+        sd_bus_message *request;
+        vk_device_id request_device;
+        bool reply_path;
         lease *next;
 };
 

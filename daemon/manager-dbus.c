@@ -19,14 +19,6 @@ static void plan_freep(plan **p)
         plan_free(*p);
 }
 
-/* Context of an assignment between engine_assign() and its completion. */
-typedef struct assign_request {
-        lease *lease;
-        sd_bus_message *message;
-        vk_device_id device; /* as the caller named it: the reply's object path */
-        bool reply_path;
-} assign_request;
-
 static int sender_uid(sd_bus_message *m, uid_t *ret)
 {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
@@ -127,20 +119,15 @@ static int plan_moving_members(const plan *p, char ***ret)
         return 0;
 }
 
-static void assign_request_free(assign_request *req)
-{
-        sd_bus_message_unref(req->message);
-        free(req);
-}
-
 static void on_assign_done(transaction *t, int r, int group_fd, const engine_failure *failure,
                            void *userdata)
 {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *request = NULL;
         _cleanup_(closep) int fd = group_fd;
-        assign_request *req = userdata;
-        lease *l = req->lease;
+        lease *l = userdata;
 
         l->transaction = NULL;
+        request = TAKE_PTR(l->request);
 
         if (r < 0) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -148,9 +135,8 @@ static void on_assign_done(transaction *t, int r, int group_fd, const engine_fai
                 log_warning("Assignment of IOMMU group %d failed at %s: %s", l->group,
                             failure->step, failure->message);
                 (void)bus_error_set_failure(&error, failure);
-                (void)sd_bus_reply_method_error(req->message, &error);
+                (void)sd_bus_reply_method_error(request, &error);
                 lease_drop(l);
-                assign_request_free(req);
                 return;
         }
 
@@ -158,17 +144,16 @@ static void on_assign_done(transaction *t, int r, int group_fd, const engine_fai
         log_info("Assigned IOMMU group %d (%s) to %s.", l->group, l->info.driver,
                  l->info.lifetime == LEASE_CLIENT ? l->info.owner : "a persistent lease");
 
-        if (req->reply_path) {
+        if (l->reply_path) {
                 _cleanup_(freep) char *path = NULL;
 
-                r = device_object_path(&req->device, &path);
+                r = device_object_path(&l->request_device, &path);
                 if (r >= 0)
-                        r = sd_bus_reply_method_return(req->message, "ho", fd, path);
+                        r = sd_bus_reply_method_return(request, "ho", fd, path);
         } else
-                r = sd_bus_reply_method_return(req->message, "h", fd);
+                r = sd_bus_reply_method_return(request, "h", fd);
         if (r < 0)
                 log_warning_errno(r, "Cannot send the group fd of IOMMU group %d: %m", l->group);
-        assign_request_free(req);
 
         lease_emit_changed(l);
         if (l->owner_gone)
@@ -180,7 +165,6 @@ static int start_assignment(manager *mgr, sd_bus_message *m, const vk_device_id 
                             sd_bus_error *error)
 {
         _cleanup_(strv_freep) char **members = NULL;
-        assign_request *req;
         lease_info info = {
             .lifetime = o->lifetime,
             /* A persistent lease outlives the connection; its unique name would mean
@@ -217,20 +201,13 @@ static int start_assignment(manager *mgr, sd_bus_message *m, const vk_device_id 
                 }
         }
 
-        req = calloc(1, sizeof(*req));
-        if (!req) {
-                lease_free(l);
-                return -ENOMEM;
-        }
-        req->lease = l;
-        req->message = sd_bus_message_ref(m);
-        req->device = *id;
-        req->reply_path = reply_path;
+        l->request = sd_bus_message_ref(m);
+        l->request_device = *id;
+        l->reply_path = reply_path;
 
-        r = engine_assign(mgr->engine, TAKE_PTR(*p), o, &l->info, on_assign_done, req,
+        r = engine_assign(mgr->engine, TAKE_PTR(*p), o, &l->info, on_assign_done, l,
                           &l->transaction);
         if (r < 0) {
-                assign_request_free(req);
                 lease_free(l);
                 if (r == -EBUSY)
                         return bus_error_setf_engine(error, ENGINE_BUSY,

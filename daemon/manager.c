@@ -230,12 +230,42 @@ static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error 
 {
         manager *m = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
+        uint32_t result = 0;
+        int r;
 
         m->name_slot = sd_bus_slot_unref(m->name_slot);
 
         if (e) {
                 log_error("Cannot own %s: %s", VFIOD_BUS_NAME, e->message ? e->message : e->name);
                 return sd_event_exit(m->event, -sd_bus_error_get_errno(e));
+        }
+
+        /* RequestName answers with a code, not an error, when someone else owns the name. */
+        r = sd_bus_message_read(reply, "u", &result);
+        if (r < 0) {
+                log_error_errno(r, "Cannot read the answer to RequestName: %m");
+                return sd_event_exit(m->event, r);
+        }
+        if (result != 1 /* PRIMARY_OWNER */ && result != 4 /* ALREADY_OWNER */) {
+                log_error("%s is already owned by another process; not starting.", VFIOD_BUS_NAME);
+                return sd_event_exit(m->event, -EEXIST);
+        }
+
+        /* Only the owner of the name touches the journal: a second instance started by mistake
+         * must not roll back the first one's transactions. No request is dispatched before this
+         * callback returns, so clients never see the state before recovery. */
+        r = engine_recover(m->engine);
+        if (r < 0) {
+                log_error_errno(r, "Cannot recover the journal in %s: %m", m->runtime_dir);
+                return sd_event_exit(m->event, r);
+        }
+        r = manager_readopt_leases(m);
+        if (r < 0)
+                return sd_event_exit(m->event, r);
+        r = sd_event_source_set_enabled(m->uevent_source, SD_EVENT_ON);
+        if (r < 0) {
+                log_error_errno(r, "Cannot watch device events: %m");
+                return sd_event_exit(m->event, r);
         }
 
         log_info("Serving %s.", VFIOD_BUS_NAME);
@@ -294,7 +324,7 @@ int manager_start(manager *m, const char *bus_address)
         if (r < 0)
                 return r;
 
-        /* Listen before recovering, so no device event between the two is lost. */
+        /* Listen before recovering, so no device event in between is lost. */
         r = vk_uevent_source_new(m->root, &m->uevents);
         if (r < 0)
                 return log_error_errno(r, "Cannot listen for device events: %m");
@@ -302,16 +332,13 @@ int manager_start(manager *m, const char *bus_address)
                             on_uevent, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch device events: %m");
-
-        r = engine_recover(m->engine);
+        /* Held back until recovery: the socket queues what arrives meanwhile, and a device added
+         * to an assigned group is only fenced once the engine knows its assignments. */
+        r = sd_event_source_set_enabled(m->uevent_source, SD_EVENT_OFF);
         if (r < 0)
-                return log_error_errno(r, "Cannot recover the journal in %s: %m", m->runtime_dir);
+                return log_error_errno(r, "Cannot hold device events back: %m");
 
-        r = manager_readopt_leases(m);
-        if (r < 0)
-                return r;
-
-        /* Only now, with every object in place and the journal settled, may clients find us. */
+        /* Recovery follows once the name is ours (on_name_acquired). */
         r = sd_bus_request_name_async(m->bus, &m->name_slot, VFIOD_BUS_NAME, 0, on_name_acquired,
                                       m);
         if (r < 0)
@@ -324,9 +351,11 @@ int manager_run(manager *m)
 {
         int r;
 
+        /* The loop's result is 0 after SIGTERM/SIGINT, or the error a handler exited with (and
+         * logged). */
         r = sd_event_loop(m->event);
         (void)sd_notify(false, "STOPPING=1");
         if (r < 0)
-                return log_error_errno(r, "Event loop failed: %m");
-        return r;
+                return log_debug_errno(r, "Exiting with an error: %m");
+        return 0;
 }

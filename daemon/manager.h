@@ -81,9 +81,9 @@ static inline void manager_freep(manager **m)
         manager_free(*m);
 }
 
-/* Connects to the bus (bus_address, or the system bus for NULL), registers the objects, recovers
- * the journal, re-adopts leases and requests the bus name; READY=1 is sent once the name is
- * ours. */
+/* Connects to the bus (bus_address, or the system bus for NULL), registers the objects and
+ * requests the bus name; once the name is ours, recovers the journal, re-adopts the leases and
+ * sends READY=1. */
 int manager_start(manager *m, const char *bus_address);
 /* Runs the loop until SIGTERM/SIGINT or a fatal error; returns 0 or the exit error. */
 int manager_run(manager *m);

@@ -112,7 +112,10 @@ static int polkit_record(polkit_query *q, sd_bus_message *reply)
                 log_warning("polkit could not check %s: %s: %s", q->pending_action, e->name,
                             a.error_message);
         } else {
-                r = sd_bus_message_read(reply, "(bb", &authorized, &challenge);
+                /* (bba{ss}): is_authorized, is_challenge, details we do not need. */
+                r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
                 if (r < 0) {
                         a.error_message = strdup("malformed reply from polkit");
                         if (!a.error_message)
