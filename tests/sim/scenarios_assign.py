@@ -116,3 +116,24 @@ def owner_uid(sim):
     check_ok(root.release(EDU), "ReleaseDevice")
     wait_snapshot(sim, before, "after release")
     wait_device_prop(root, EDU, "State", "host")
+
+
+@scenario("holder-refused")
+def holder_refused(sim):
+    """A NIC whose interface is up is in use: the plan names it as a blocker, the assignment is
+    refused with a named error before anything is written, and works once it is down."""
+    before = sim.kernel.snapshot()
+    sim.kernel.set_netdev_up(NIC_E, True)
+    plan = sim.root.plan(NIC_E)
+    check_ok(plan, "PlanAssignment")
+    blockers = plan.value[2]
+    check(any("enp2s0" in b for b in blockers), "no blocker names enp2s0: %r" % (blockers,))
+    reply = sim.root.assign(NIC_E)
+    check(not reply.ok and reply.error.startswith("org.vfiod1.Error."),
+          "assigning a NIC that is up: %r" % reply)
+    check("enp2s0" in reply.message, "the error does not name enp2s0: %r" % reply.message)
+    wait_snapshot(sim, before, "after the refused assignment", timeout=0)
+    sim.kernel.set_netdev_up(NIC_E, False)
+    assign_ok(sim, sim.root, NIC_E, 4)
+    check_ok(sim.root.release(NIC_E), "ReleaseDevice")
+    wait_snapshot(sim, before, "after release")

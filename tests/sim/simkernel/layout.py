@@ -248,13 +248,19 @@ def remove_driver_links(kernel, dev, drv):
     kernel.tree.remove(dev.syspath + "/driver")
 
 
+def netdev_state(kernel, dev):
+    """IFF_UP in flags and operstate, as `ip link set up/down` leaves them."""
+    p = "%s/net/%s" % (dev.syspath, dev.ifname)
+    up = dev.netdev_up
+    kernel.tree.const(p + "/flags", "0x1003" if up else "0x1002", mode=0o644)
+    kernel.tree.const(p + "/operstate", "up" if up else "down")
+
+
 def add_netdev(kernel, dev):
     t = kernel.tree
     p = "%s/net/%s" % (dev.syspath, dev.ifname)
-    up = dev.netdev_up
     t.mkdir(p)
-    t.const(p + "/flags", "0x1003" if up else "0x1002", mode=0o644)
-    t.const(p + "/operstate", "up" if up else "down")
+    netdev_state(kernel, dev)
     t.const(p + "/type", "1")
     t.const(p + "/address", "52:54:00:12:34:%02x" % (sum(dev.name.encode()) & 0xFF))
     t.const(p + "/uevent", "INTERFACE=%s" % dev.ifname, mode=0o644)

@@ -335,6 +335,14 @@ class Kernel:
                 layout.unpublish_device(self, dev)
         return dev
 
+    def set_netdev_up(self, name, up):
+        """Another tool brings the device's network interface up or down."""
+        with self.lock:
+            dev = self.buses["pci"].devices[name]
+            dev.netdev_up = up
+            if self.tree.exists("%s/net/%s" % (dev.syspath, dev.ifname)):
+                layout.netdev_state(self, dev)
+
     # ----- fault injection -----
 
     def fail_probe(self, device, driver, err=errno.EIO, times=None):
