@@ -62,6 +62,28 @@ def hung_unbind_timeout(sim):
     wait_device_prop(other, NIC_E, "State", "host")
 
 
+@scenario("hung-release-timeout", config="[Daemon]\nUnbindTimeoutMs=1500\n")
+def hung_release_timeout(sim):
+    """The realistic hang: vfio-pci's unbind waits while a program still holds a device fd. The
+    release reports Timeout (config UnbindTimeoutMs), vfiod keeps answering, and when the kernel
+    finally lets go the device goes back to its host driver."""
+    before = sim.kernel.snapshot()
+    root = sim.root
+    assign_ok(sim, root, NIC_E, 4, lifetime="persistent")
+    hang = sim.kernel.hang_unbind(NIC_E)
+    call = root.start_call(MANAGER_PATH, MANAGER, "ReleaseDevice", "(s)", [NIC_E])
+    check(hang.entered.wait(10), "vfiod never unbound " + NIC_E)
+    other = sim.client(NOBODY)
+    check_ok(other.call(MANAGER_PATH, MANAGER, "ListDevices"), "ListDevices while it hangs")
+    check_error(root.wait(call, timeout=15), "org.vfiod1.Error.Timeout", mentions=NIC_E)
+    check(not hang.finished.is_set(), "the unbind is no longer blocked: the test lost its point")
+    check_ok(other.call(MANAGER_PATH, MANAGER, "ListDevices"), "ListDevices after the Timeout")
+    check_ok(other.plan(EDU), "PlanAssignment of another group after the Timeout")
+    hang.release()
+    wait_snapshot(sim, before, "after the hung unbind finally returned", timeout=15)
+    wait_device_prop(other, NIC_E, "State", "host")
+
+
 @scenario("concurrent-groups")
 def concurrent_groups(sim):
     """Two groups at once. The hotplug window (drivers_autoprobe off) is reference-counted: while
