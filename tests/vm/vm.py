@@ -344,9 +344,11 @@ def qemu_command(kver, initrd, machine, results, memory, extra_append):
            '-kernel', '/boot/vmlinuz-' + kver, '-initrd', initrd,
            '-append', ' '.join(append),
            '-nographic', '-no-reboot', '-nic', 'none', '-vga', 'none',
-           '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,'
-                      'multidevs=remap',
-           '-virtfs', f'local,path={results},mount_tag=results,security_model=none']
+           # Fixed slots at the top of pcie.0 keep 00:01.0 free for the boot VGA.
+           '-fsdev', 'local,id=fshost,path=/,security_model=none,readonly=on,multidevs=remap',
+           '-device', 'virtio-9p-pci,fsdev=fshost,mount_tag=hostroot,bus=pcie.0,addr=0x1e',
+           '-fsdev', f'local,id=fsresults,path={results},security_model=none',
+           '-device', 'virtio-9p-pci,fsdev=fsresults,mount_tag=results,bus=pcie.0,addr=0x1d']
     if machine.firmware == 'ovmf':
         cmd += ['-bios', _ovmf()]
     return cmd + machine.args

@@ -27,11 +27,15 @@ fwfb=$(for f in /sys/bus/platform/devices/{vesa,efi}-framebuffer.*; do
 done)
 note "kernel $(uname -r); boot GPU $boot_gpu, secondary $second_gpu, firmware fb '$fwfb'"
 
-# consoles: the framebuffers and the vtconsoles bound to a framebuffer device.
+# consoles [ADDR]: the framebuffers (with the device behind each, leaving out ADDR's own) and
+# the vtconsoles bound to a framebuffer device.
 consoles() {
-        local node
+        local node dev
         for node in /sys/class/graphics/fb[0-9]*; do
-                [ -e "$node" ] && echo "${node##*/} $(read_attr "$node/name")"
+                [ -e "$node" ] || continue
+                dev=$(link_name "$node/device")
+                [ -n "$1" ] && [ "$dev" = "$1" ] && continue
+                echo "${node##*/} $(read_attr "$node/name") ${dev:-?}"
         done
         for node in /sys/class/vtconsole/vtcon*; do
                 [[ "$(read_attr "$node/name")" == *"frame buffer"* ]] &&
@@ -41,19 +45,20 @@ consoles() {
 }
 
 fb_console_bound() {
-        consoles | grep -q '^vtcon[0-9]* bind=1$'
+        consoles "" | grep -q '^vtcon[0-9]* bind=1$'
 }
 
 # assign_secondary: assign and release the secondary GPU; the host console must not move.
 assign_secondary() {
         local host_driver=$1 cons
-        cons=$(consoles)
+        cons=$(consoles "$second_gpu")
         spawn_as vfiotest /tmp/second.out "$CLIENT" --wait-release "$second_gpu"
         local client=$spawned
         wait_for 120 grep -q '^waiting' /tmp/second.out
         check_eq "secondary GPU assigned (from '$host_driver')" "vfio-pci 0x1234" \
                 "$(pci_driver "$second_gpu") $(field /tmp/second.out device vendor)"
-        check_eq "... the host framebuffer console is untouched" "$cons" "$(consoles)"
+        check_eq "... the host console and every other framebuffer are untouched" "$cons" \
+                "$(consoles "$second_gpu")"
         kill -USR1 "$client"
         wait "$client"
         check_eq "secondary GPU released back to '$host_driver'" "${host_driver:--} (null)" \
@@ -85,7 +90,7 @@ udevadm settle
 check_eq "both GPUs on bochs-drm" "bochs-drm bochs-drm" \
         "$(pci_driver "$boot_gpu") $(pci_driver "$second_gpu")"
 check "a vtconsole is bound to the native framebuffer" fb_console_bound
-note "consoles: $(consoles | tr '\n' ';')"
+note "consoles: $(consoles "" | tr '\n' ';')"
 assign_secondary bochs-drm
 refuse_boot_gpu
 
@@ -94,7 +99,7 @@ client=$spawned
 wait_for 120 grep -q '^waiting' /tmp/boot.out
 check_eq "boot GPU with console=takeover: assigned" "vfio-pci 0x1234" \
         "$(pci_driver "$boot_gpu") $(field /tmp/boot.out device vendor)"
-note "consoles while assigned: $(consoles | tr '\n' ';')"
+note "consoles while assigned: $(consoles "" | tr '\n' ';')"
 check_eq "no vtconsole on a framebuffer while the boot GPU is away" "no" \
         "$(fb_console_bound && echo yes || echo no)"
 kill -USR1 "$client"
@@ -102,7 +107,7 @@ wait "$client"
 check_eq "released: the boot GPU is back on bochs-drm, no override" "bochs-drm (null)" \
         "$(pci_state "$boot_gpu")"
 udevadm settle
-note "consoles after release: $(consoles | tr '\n' ';')"
+note "consoles after release: $(consoles "" | tr '\n' ';')"
 check "a vtconsole is bound to a framebuffer again" fb_console_bound
 
 tap_done
