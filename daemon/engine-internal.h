@@ -48,6 +48,8 @@ struct engine {
         stalled_unbind *stalled;
         int *unreadable; /* groups whose journal record could not be parsed */
         size_t n_unreadable;
+        engine_resumed_t resumed;
+        void *resumed_userdata;
 };
 
 /* engine.c */
@@ -62,7 +64,6 @@ void engine_drop_record(engine *e, record *r); /* removes from the list and free
 /* Busy for anyone but self: a record, a transaction other than self, an unreadable record.
  * *ret_why (optional) is a static phrase for messages. */
 bool engine_group_busy_other(engine *e, int group, const transaction *self, const char **ret_why);
-bool engine_device_stalled(engine *e, const vk_device_id *id);
 /* Hands a running unbind job over to the engine (reference taken). */
 int engine_stall(engine *e, const vk_device_id *id, vk_unbind_job *job, bool probe_after);
 int engine_link_transaction(engine *e, transaction *t);

@@ -257,15 +257,27 @@ bool engine_group_busy(engine *e, int group)
 
 bool engine_device_stalled(engine *e, const vk_device_id *id)
 {
+        if (!e || !id)
+                return false;
         for (stalled_unbind *s = e->stalled; s; s = s->next)
                 if (s->id.bus == id->bus && streq(s->id.name, id->name))
                         return true;
         return false;
 }
 
+void engine_set_resumed_handler(engine *e, engine_resumed_t handler, void *userdata)
+{
+        if (!e)
+                return;
+        e->resumed = handler;
+        e->resumed_userdata = userdata;
+}
+
 static void resume_done(transaction *t, int r, int group_fd, const engine_failure *failure,
                         void *userdata)
 {
+        engine *e = userdata;
+
         safe_close(group_fd);
         if (r < 0)
                 log_warning("group %d: finishing the interrupted return to the host failed: %s",
@@ -273,6 +285,8 @@ static void resume_done(transaction *t, int r, int group_fd, const engine_failur
         else
                 log_info("group %d: returned to the host after the kernel let go",
                          transaction_group(t));
+        if (e->resumed)
+                e->resumed(e, transaction_group(t), r, failure, e->resumed_userdata);
 }
 
 /* A record left half-way back to the host waited only for the kernel to let go of a device:
@@ -289,7 +303,7 @@ static void resume_returning(engine *e, const vk_device_id *id)
                 for (size_t j = 0; j < r->n_members; j++)
                         if (engine_device_stalled(e, &r->members[j].id))
                                 return;
-                if (engine_release(e, id, 0, resume_done, NULL, NULL) < 0)
+                if (engine_release(e, id, 0, resume_done, e, NULL) < 0)
                         log_warning("group %d: cannot resume its return to the host", r->a.group);
                 return;
         }
@@ -360,6 +374,9 @@ int engine_device_added(engine *e, const vk_device_id *id)
 
         if (!e || !id)
                 return -EINVAL;
+        /* Loading it would read driver_override, which waits for the device lock. */
+        if (engine_device_stalled(e, id))
+                return 0;
         r = vk_device_load(e->root, id, &d);
         if (r == -ENODEV || r == -ENOENT)
                 return 0; /* gone again */
@@ -371,8 +388,6 @@ int engine_device_added(engine *e, const vk_device_id *id)
         /* A group on its way back to the host takes no newcomers. */
         if (!rec || rec->returning || rec->bus != id->bus)
                 return 0;
-        if (engine_device_stalled(e, id))
-                return 1;
         driver = record_driver(rec);
 
         if (!record_find_member(rec, id)) {

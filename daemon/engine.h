@@ -150,6 +150,15 @@ int engine_assign(engine *e, plan *p, const assign_options *o, const lease_info 
 int engine_release(engine *e, const vk_device_id *id, uint32_t timeout_ms, transaction_done_t done,
                    void *userdata, transaction **ret);
 
+/* When a hung unbind finally returns, the engine finishes on its own the way back of the group
+ * it had left unfinished (a release or a rollback that reported Timeout). handler (optional)
+ * then learns the outcome, on the event loop: r = 0 when the group is back on the host and the
+ * engine holds nothing of it any more (a lease kept after the failed release can go), r < 0
+ * with failure when it is still stuck. Additive: the bus layer's view of "releasing" groups. */
+typedef void (*engine_resumed_t)(engine *e, int group, int r, const engine_failure *failure,
+                                 void *userdata);
+void engine_set_resumed_handler(engine *e, engine_resumed_t handler, void *userdata);
+
 /* A committed assignment, as recorded. */
 typedef struct engine_assignment {
         int group;
@@ -168,6 +177,11 @@ const engine_assignment *engine_find_assignment(engine *e, const vk_device_id *i
 /* Startup: read the journal, roll back unfinished transactions (synchronously bounded by the
  * configured timeout per unbind), keep committed ones. Called once before serving. */
 int engine_recover(engine *e);
+
+/* True while an unbind of this device outlived its timeout and is still blocked in the kernel.
+ * The kernel holds the device lock meanwhile, and reading driver_override takes it (6.1
+ * pci-sysfs): do not load the device (vk_device_load) or write to it until this is false. */
+bool engine_device_stalled(engine *e, const vk_device_id *id);
 
 /* A device appeared (uevent add) in a group that is assigned or in a transaction: fence it with
  * the group's VFIO driver so it cannot bind a host driver. Returns 1 when fenced, 0 when the

@@ -438,19 +438,8 @@ static int finish(builder *b)
         return 0;
 }
 
-int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const transaction *self,
-               plan **ret, engine_failure *f)
+static int check_driver(engine *e, const vk_device_id *id, const char *driver, engine_failure *f)
 {
-        _cleanup_(vk_device_freep) vk_device *d = NULL;
-        _cleanup_(plan_freep) plan *p = NULL;
-        builder b = {.e = e};
-        const char *driver, *why, *rule;
-        int r;
-
-        if (!e || !id || !ret || !f)
-                return -EINVAL;
-
-        driver = o && o->driver ? o->driver : vk_bus_default_vfio_driver(id->bus);
         if (!driver || !vk_driver_is_vfio(driver)) {
                 failure_set(f, ENGINE_INVALID_ARGUMENT, "plan", id, EINVAL,
                             "driver \"%s\" is not a VFIO driver", driver ? driver : "");
@@ -467,17 +456,76 @@ int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const
                             "%s cannot drive %s devices", driver, vk_bus_to_string(id->bus));
                 return -EINVAL;
         }
+        return 0;
+}
 
-        r = vk_device_load(e->root, id, &d);
-        if (r == -ENODEV || r == -ENOENT) {
-                failure_set(f, ENGINE_NO_SUCH_DEVICE, "plan", id, ENODEV, "no device %s:%s",
-                            vk_bus_to_string(id->bus), id->name);
-                return -ENODEV;
+/* Blockers, steps and warnings for the loaded target device d. */
+static int plan_device(builder *b, const vk_device *d, const transaction *self,
+                       const assign_options *o)
+{
+        plan *p = b->p;
+        const char *why, *rule;
+        int r;
+
+        if (d->is_bridge)
+                r = add_blocker(b, ENGINE_NOT_ASSIGNABLE,
+                                "%s is a PCI bridge; assign the devices behind it", d->id.name);
+        else if (d->iommu_group < 0)
+                r = no_group_blocker(b, d);
+        else if (engine_group_busy_other(b->e, d->iommu_group, self, &why))
+                r = add_blocker(b, ENGINE_BUSY, "group %d %s", d->iommu_group, why);
+        else {
+                r = vk_group_load(b->e->root, d->iommu_group, &p->group);
+                if (r == -ENODEV || r == -ENOENT)
+                        r = add_blocker(b, ENGINE_BUSY,
+                                        "group %d changed while it was read; try again",
+                                        d->iommu_group);
+                else if (r >= 0 && !vk_group_find(p->group, &d->id))
+                        r = add_blocker(b, ENGINE_BUSY, "%s left group %d while it was read",
+                                        d->id.name, d->iommu_group);
+                else if (r >= 0)
+                        r = add_steps_and_warnings(b, o);
         }
-        if (r < 0) {
-                failure_set(f, ENGINE_NOT_ASSIGNABLE, "plan", id, -r, "reading %s failed: %s",
-                            id->name, strerror(-r));
+        /* A denied device says so even when something else blocks it too. */
+        if (r >= 0 && !p->group && device_denied(b->e, d, &rule))
+                r = add_blocker(b, ENGINE_NOT_ASSIGNABLE, "%s is denied by the configuration (%s)",
+                                d->id.name, rule);
+        return r;
+}
+
+int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const transaction *self,
+               plan **ret, engine_failure *f)
+{
+        _cleanup_(vk_device_freep) vk_device *d = NULL;
+        _cleanup_(plan_freep) plan *p = NULL;
+        builder b = {.e = e};
+        const char *driver;
+        bool stalled;
+        int r;
+
+        if (!e || !id || !ret || !f)
+                return -EINVAL;
+
+        driver = o && o->driver ? o->driver : vk_bus_default_vfio_driver(id->bus);
+        r = check_driver(e, id, driver, f);
+        if (r < 0)
                 return r;
+
+        /* A device whose unbind is still blocked in the kernel is not even read: the kernel holds
+         * its device lock, and reading driver_override waits for it. */
+        stalled = engine_device_stalled(e, id);
+        if (!stalled) {
+                r = vk_device_load(e->root, id, &d);
+                if (r == -ENODEV || r == -ENOENT) {
+                        failure_set(f, ENGINE_NO_SUCH_DEVICE, "plan", id, ENODEV, "no device %s:%s",
+                                    vk_bus_to_string(id->bus), id->name);
+                        return -ENODEV;
+                }
+                if (r < 0) {
+                        failure_set(f, ENGINE_NOT_ASSIGNABLE, "plan", id, -r,
+                                    "reading %s failed: %s", id->name, strerror(-r));
+                        return r;
+                }
         }
 
         p = calloc(1, sizeof(*p));
@@ -489,29 +537,11 @@ int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const
                 return -ENOMEM;
         b.p = p;
 
-        if (d->is_bridge)
-                r = add_blocker(&b, ENGINE_NOT_ASSIGNABLE,
-                                "%s is a PCI bridge; assign the devices behind it", id->name);
-        else if (d->iommu_group < 0)
-                r = no_group_blocker(&b, d);
-        else if (engine_group_busy_other(e, d->iommu_group, self, &why))
-                r = add_blocker(&b, ENGINE_BUSY, "group %d %s", d->iommu_group, why);
-        else {
-                r = vk_group_load(e->root, d->iommu_group, &p->group);
-                if (r == -ENODEV || r == -ENOENT)
-                        r = add_blocker(&b, ENGINE_BUSY,
-                                        "group %d changed while it was read; try again",
-                                        d->iommu_group);
-                else if (r >= 0 && !vk_group_find(p->group, id))
-                        r = add_blocker(&b, ENGINE_BUSY, "%s left group %d while it was read",
-                                        id->name, d->iommu_group);
-                else if (r >= 0)
-                        r = add_steps_and_warnings(&b, o);
-        }
-        /* A denied device says so even when something else blocks it too. */
-        if (r >= 0 && !p->group && device_denied(e, d, &rule))
-                r = add_blocker(&b, ENGINE_NOT_ASSIGNABLE, "%s is denied by the configuration (%s)",
-                                d->id.name, rule);
+        if (stalled)
+                r = add_blocker(&b, ENGINE_BUSY,
+                                "%s: an earlier unbind is still blocked in the kernel", id->name);
+        else
+                r = plan_device(&b, d, self, o);
         if (r >= 0)
                 r = finish(&b);
         builder_done(&b);

@@ -170,6 +170,19 @@ static void on_done(transaction *t, int r, int group_fd, const engine_failure *f
                 v->failure = *failure;
 }
 
+typedef struct resumed {
+        unsigned calls;
+        int group, r;
+} resumed;
+
+static void on_resumed(engine *e, int group, int r, const engine_failure *failure, void *userdata)
+{
+        resumed *res = userdata;
+        res->calls++;
+        res->group = group;
+        res->r = r;
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
         unsigned *ticks = userdata;
@@ -482,6 +495,10 @@ static void run_until_idle(env *v, int group)
 static void test_hung_unbind_times_out(void)
 {
         vk_device_id id = {.bus = VK_BUS_PCI, .name = DEV};
+        assign_options o = {.owner_uid = UID_INVALID};
+        resumed res = {};
+        engine_failure f;
+        plan *p = NULL;
         char buf[64] = "";
         unsigned ticks;
         env v;
@@ -511,10 +528,21 @@ static void test_hung_unbind_times_out(void)
         g_assert_true(engine_group_busy(v.e, 3));
         g_assert_true(engine_device_stalled(v.e, &id));
         g_assert_null(engine_find_assignment(v.e, &id));
+        /* Planning does not even read it (the kernel holds its device lock). */
+        g_assert_cmpint(engine_plan(v.e, &id, &o, &p, &f), ==, 0);
+        g_assert_cmpstr(p->blockers[0], ==,
+                        DEV ": an earlier unbind is still blocked in the kernel");
+        g_assert_cmpint(p->blocker_error, ==, ENGINE_BUSY);
+        g_assert_null(p->group);
+        plan_free(p);
 
-        /* When the kernel lets go, the engine finishes the way back on its own. */
+        /* When the kernel lets go, the engine finishes the way back on its own, and says so. */
+        engine_set_resumed_handler(v.e, on_resumed, &res);
         fd = release_unbind(&v, "e1000");
         run_until_idle(&v, 3);
+        g_assert_cmpuint(res.calls, ==, 1);
+        g_assert_cmpint(res.group, ==, 3);
+        g_assert_cmpint(res.r, ==, 0);
         g_assert_cmpint(read(fd, buf, sizeof(buf) - 1), ==, (ssize_t)strlen(DEV));
         g_assert_cmpstr(buf, ==, DEV);
         close(fd);
@@ -600,6 +628,7 @@ static void test_release(void)
 static void test_release_timeout(void)
 {
         vk_device_id id = {.bus = VK_BUS_PCI, .name = DEV};
+        resumed res = {};
         g_autofree char *journal = NULL;
         env v;
         int fd;
@@ -636,11 +665,15 @@ static void test_release_timeout(void)
                         "is still in use)");
 
         /* The kernel lets go and the link goes with it; the engine resumes by itself. */
+        engine_set_resumed_handler(v.e, on_resumed, &res);
         fd = release_unbind(&v, "vfio-pci");
         g_autofree char *link = g_strdup_printf("sys/%s/driver", fixture_syspath(v.f, DEV));
         fixture_unlink(v.f, link);
         run_until_idle(&v, 3);
         close(fd);
+        g_assert_cmpuint(res.calls, ==, 1);
+        g_assert_cmpint(res.group, ==, 3);
+        g_assert_cmpint(res.r, ==, 0);
         g_assert_false(engine_device_stalled(v.e, &id));
         assert_override_unset(&v, DEV);
         g_assert_false(file_exists(&v, "run/vfiod/journal/3.txn"));
