@@ -6,6 +6,7 @@
  * and the property getters read sysfs (plus the lease table) at call time.
  */
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -14,6 +15,7 @@
 #include "lease.h"
 #include "log.h"
 #include "manager.h"
+#include "sysfs.h"
 
 static const vk_bus supported_buses[] = {VK_BUS_PCI, VK_BUS_PLATFORM, VK_BUS_AMBA};
 
@@ -132,6 +134,161 @@ static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, cha
         return 0;
 }
 
+/*
+ * Reading devices without the device lock. After an unbind outlived its timeout the kernel still
+ * holds that device's lock, and some attributes (driver_override, sriov_numvfs) take it to be
+ * shown: one read would stop the loop until the kernel lets go. Links and the plain ID
+ * attributes never take it, so these readers stick to them.
+ */
+
+static int read_link_name(manager *m, const vk_device_id *id, const char *attr, char **ret)
+{
+        char path[PATH_MAX];
+        int r;
+
+        r = vk_device_bus_path(id, path, sizeof(path) - strlen(attr) - 1);
+        if (r < 0)
+                return r;
+        strcat(path, "/");
+        strcat(path, attr);
+        return vk_sysfs_read_link_name(m->root->sysfs_fd, path, ret);
+}
+
+int device_read_group(manager *m, const vk_device_id *id)
+{
+        _cleanup_(freep) char *name = NULL;
+        int group, r;
+
+        r = read_link_name(m, id, "iommu_group", &name);
+        if (r == -ENOENT)
+                return -1;
+        if (r < 0)
+                return r;
+        r = vk_parse_int(name, &group);
+        return r < 0 ? r : group;
+}
+
+int group_member_ids(manager *m, int group, vk_device_id **ret, size_t *ret_n)
+{
+        _cleanup_(strv_freep) char **names = NULL;
+        _cleanup_(freep) vk_device_id *ids = NULL;
+        char dir[64];
+        size_t n = 0;
+        int r;
+
+        (void)snprintf(dir, sizeof(dir), "kernel/iommu_groups/%d/devices", group);
+        r = vk_sysfs_list(m->root->sysfs_fd, dir, &names);
+        if (r < 0)
+                return r;
+
+        ids = calloc(strv_length(names) + 1, sizeof(*ids));
+        if (!ids)
+                return -ENOMEM;
+        for (char **i = names; *i; i++) {
+                _cleanup_(freep) char *subsystem = NULL;
+                char path[PATH_MAX];
+                vk_bus bus;
+
+                (void)snprintf(path, sizeof(path), "%s/%s/subsystem", dir, *i);
+                if (vk_sysfs_read_link_name(m->root->sysfs_fd, path, &subsystem) < 0)
+                        continue; /* left the group while we looked */
+                bus = vk_bus_from_string(subsystem);
+                if (bus < 0 || strlen(*i) > VK_NAME_MAX)
+                        continue;
+                ids[n].bus = bus;
+                strcpy(ids[n].name, *i);
+                n++;
+        }
+
+        *ret = TAKE_PTR(ids);
+        *ret_n = n;
+        return 0;
+}
+
+int group_stall_reason(manager *m, int group, char **ret_reason)
+{
+        _cleanup_(freep) vk_device_id *ids = NULL;
+        size_t n = 0;
+
+        if (group < 0 || group_member_ids(m, group, &ids, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (engine_device_stalled(m->engine, &ids[i])) {
+                        if (asprintf(ret_reason,
+                                     "%s: an earlier unbind is still blocked in the kernel",
+                                     ids[i].name) < 0)
+                                return -ENOMEM;
+                        return 1;
+                }
+        return 0;
+}
+
+static int read_hex_attr(manager *m, const vk_device_id *id, const char *attr, uint32_t *ret)
+{
+        _cleanup_(freep) char *value = NULL;
+        char path[PATH_MAX];
+        int r;
+
+        r = vk_device_bus_path(id, path, sizeof(path) - strlen(attr) - 1);
+        if (r < 0)
+                return r;
+        strcat(path, "/");
+        strcat(path, attr);
+        r = vk_sysfs_read(m->root->sysfs_fd, path, &value);
+        if (r < 0)
+                return r;
+        return vk_parse_hex_u32(value, ret);
+}
+
+/* What can be known of a stalled device without its lock. Its override is the one the engine
+ * fenced it with before the unbind (fence always precedes unbind), i.e. the VFIO driver of the
+ * assignment that still holds the group. */
+static int device_load_stalled(manager *m, const vk_device_id *id, vk_device **ret)
+{
+        _cleanup_(vk_device_freep) vk_device *d = NULL;
+        const engine_assignment *a;
+        char path[PATH_MAX];
+        int r;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->id = *id;
+        d->boot_vga = d->numvfs = d->totalvfs = -1;
+
+        r = vk_device_bus_path(id, path, sizeof(path));
+        if (r < 0)
+                return r;
+        r = vk_sysfs_resolve_link(m->root->sysfs_fd, path, &d->syspath);
+        if (r < 0)
+                return r == -ENOENT ? -ENODEV : r;
+        r = vk_device_read_driver(m->root, id, &d->driver);
+        if (r < 0)
+                return r;
+        d->iommu_group = device_read_group(m, id);
+        if (id->bus == VK_BUS_PCI) {
+                (void)read_hex_attr(m, id, "vendor", &d->vendor);
+                (void)read_hex_attr(m, id, "device", &d->device);
+                (void)read_hex_attr(m, id, "class", &d->class_code);
+        }
+        a = engine_find_assignment(m->engine, id);
+        if (a && a->lease.driver) {
+                d->driver_override = strdup(a->lease.driver);
+                if (!d->driver_override)
+                        return -ENOMEM;
+        }
+
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+int device_load(manager *m, const vk_device_id *id, vk_device **ret)
+{
+        if (engine_device_stalled(m->engine, id))
+                return device_load_stalled(m, id, ret);
+        return vk_device_load(m->root, id, ret);
+}
+
 static bool is_property_read(sd_bus_message *msg)
 {
         const char *iface = msg ? sd_bus_message_get_interface(msg) : NULL;
@@ -162,7 +319,7 @@ static int device_view_get(manager *m, sd_bus *bus, const char *path, device_vie
         r = path_to_id(path, &id);
         if (r < 0)
                 return bus_error_setf_engine(error, ENGINE_NO_SUCH_DEVICE, "No device at %s", path);
-        r = vk_device_load(m->root, &id, &dev);
+        r = device_load(m, &id, &dev);
         if (r == -ENODEV || r == -ENOENT)
                 return bus_error_setf_engine(error, ENGINE_NO_SUCH_DEVICE,
                                              "Device %s has gone away", id.name);
@@ -189,6 +346,7 @@ static int device_view_get(manager *m, sd_bus *bus, const char *path, device_vie
 static int device_view_blockers(manager *m, device_view *v)
 {
         _cleanup_(strv_freep) char **blockers = NULL;
+        _cleanup_(freep) char *reason = NULL;
         assign_options o = {
             .lifetime = LEASE_CLIENT,
             .console = m->config.default_console,
@@ -200,6 +358,19 @@ static int device_view_blockers(manager *m, device_view *v)
 
         if (v->have_plan)
                 return 0;
+
+        /* Planning reads every member of the group, a stalled one too. */
+        r = group_stall_reason(m, v->device->iommu_group, &reason);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                r = strv_extend(&blockers, reason);
+                if (r < 0)
+                        return r;
+                v->blockers = TAKE_PTR(blockers);
+                v->have_plan = true;
+                return 0;
+        }
 
         r = engine_plan(m->engine, &v->device->id, &o, &p, &failure);
         if (r < 0)
@@ -253,21 +424,21 @@ static int device_description(manager *m, const vk_device *d, char **ret)
 
 static int append_group_peers(manager *m, sd_bus_message *reply, const vk_device *d)
 {
-        _cleanup_(vk_group_freep) vk_group *g = NULL;
+        _cleanup_(freep) vk_device_id *ids = NULL;
+        size_t n = 0;
         int r;
 
         r = sd_bus_message_open_container(reply, 'a', "o");
         if (r < 0)
                 return r;
 
-        if (d->iommu_group >= 0 && vk_group_load(m->root, d->iommu_group, &g) >= 0)
-                for (size_t i = 0; i < g->n_members; i++) {
-                        const vk_device_id *peer = &g->members[i].dev->id;
+        if (d->iommu_group >= 0 && group_member_ids(m, d->iommu_group, &ids, &n) >= 0)
+                for (size_t i = 0; i < n; i++) {
                         _cleanup_(freep) char *path = NULL;
 
-                        if (peer->bus == d->id.bus && streq(peer->name, d->id.name))
+                        if (ids[i].bus == d->id.bus && streq(ids[i].name, d->id.name))
                                 continue;
-                        r = device_object_path(peer, &path);
+                        r = device_object_path(&ids[i], &path);
                         if (r < 0)
                                 return r;
                         r = sd_bus_message_append_basic(reply, 'o', path);
@@ -599,18 +770,19 @@ void device_emit_changed(manager *m, const vk_device_id *id, bool all)
 
 void device_emit_group_changed(manager *m, int group, char *const *skip)
 {
-        _cleanup_(vk_group_freep) vk_group *g = NULL;
+        _cleanup_(freep) vk_device_id *ids = NULL;
+        size_t n = 0;
 
-        if (group < 0 || vk_group_load(m->root, group, &g) < 0)
+        if (group < 0 || group_member_ids(m, group, &ids, &n) < 0)
                 return;
 
-        for (size_t i = 0; i < g->n_members; i++) {
-                const vk_device_id *id = &g->members[i].dev->id;
+        for (size_t i = 0; i < n; i++) {
                 char name[VK_NAME_MAX + 16];
 
-                (void)snprintf(name, sizeof(name), "%s:%s", vk_bus_to_string(id->bus), id->name);
+                (void)snprintf(name, sizeof(name), "%s:%s", vk_bus_to_string(ids[i].bus),
+                               ids[i].name);
                 if (!strv_contains(skip, name))
-                        device_emit_changed(m, id, false);
+                        device_emit_changed(m, &ids[i], false);
         }
 }
 

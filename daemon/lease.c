@@ -267,6 +267,62 @@ static void on_release_done(transaction *t, int r, int group_fd, const engine_fa
         else
                 l->state = LEASE_ASSIGNED;
         lease_emit_changed(l);
+        manager_reconcile_leases(l->manager);
+}
+
+/* How often a lease stuck in "releasing" is compared with the engine: the engine finishes such
+ * releases by itself and has no way to tell us; this is cheap (no sysfs) and runs only while a
+ * lease is stuck. */
+#define RECONCILE_INTERVAL_USEC (500 * 1000)
+
+static int on_reconcile_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        manager_reconcile_leases(userdata);
+        return 0;
+}
+
+void manager_reconcile_leases(manager *m)
+{
+        bool stuck = false;
+        uint64_t now;
+        int r;
+
+        for (lease *l = m->leases, *next; l; l = next) {
+                next = l->next;
+                if (l->state != LEASE_RELEASE_FAILED || l->transaction)
+                        continue;
+                if (engine_find_assignment(m->engine, &l->target)) {
+                        stuck = true;
+                        continue;
+                }
+                log_info("IOMMU group %d went back to the host after its unbind finished.",
+                         l->group);
+                lease_drop(l);
+        }
+
+        if (!stuck) {
+                if (m->reconcile_timer)
+                        (void)sd_event_source_set_enabled(m->reconcile_timer, SD_EVENT_OFF);
+                return;
+        }
+
+        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                goto fail;
+        if (!m->reconcile_timer) {
+                r = sd_event_add_time(m->event, &m->reconcile_timer, CLOCK_MONOTONIC,
+                                      now + RECONCILE_INTERVAL_USEC, 0, on_reconcile_timer, m);
+                if (r < 0)
+                        goto fail;
+                return;
+        }
+        r = sd_event_source_set_time(m->reconcile_timer, now + RECONCILE_INTERVAL_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->reconcile_timer, SD_EVENT_ONESHOT);
+        if (r >= 0)
+                return;
+fail:
+        log_warning_errno(r, "Cannot watch the stuck releases: %m");
 }
 
 int lease_release(lease *l, sd_bus_message *request, sd_bus_error *error)

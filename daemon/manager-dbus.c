@@ -227,13 +227,12 @@ int manager_handle_assign(manager *mgr, sd_bus_message *m, const vk_device_id *i
 {
         _cleanup_(polkit_guard_done) polkit_guard guard = {mgr->polkit, m};
         _cleanup_(assign_options_done) assign_options o = {};
-        _cleanup_(vk_device_freep) vk_device *dev = NULL;
         _cleanup_(freep) char *reason = NULL;
         _cleanup_(plan_freep) plan *p = NULL;
         char qualified[VK_NAME_MAX + 16];
         engine_failure failure = {};
+        int group, r;
         uid_t uid;
-        int r;
 
         r = bus_read_assign_options(m, &mgr->config, &o, error);
         if (r < 0)
@@ -243,14 +242,15 @@ int manager_handle_assign(manager *mgr, sd_bus_message *m, const vk_device_id *i
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot identify the caller: %m");
 
-        r = vk_device_load(mgr->root, id, &dev);
-        if (r == -ENODEV || r == -ENOENT)
-                return bus_error_setf_engine(error, ENGINE_NO_SUCH_DEVICE,
-                                             "Device %s has gone away", id->name);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot read device %s: %m", id->name);
-
-        r = lease_busy_reason(mgr, dev->iommu_group, &reason);
+        /* Who holds the group is checked before anything reads its members: a member stuck in
+         * an unbind cannot be read without blocking (device_read_group takes no lock). */
+        group = device_read_group(mgr, id);
+        if (group < -1)
+                return sd_bus_error_set_errnof(error, group,
+                                               "Cannot read the IOMMU group of %s: %m", id->name);
+        r = lease_busy_reason(mgr, group, &reason);
+        if (r == 0)
+                r = group_stall_reason(mgr, group, &reason);
         if (r < 0)
                 return r;
         if (r > 0)
@@ -301,10 +301,7 @@ int manager_handle_release(manager *mgr, sd_bus_message *m, const vk_device_id *
         l = manager_find_lease_by_device(mgr, id);
         if (!l) {
                 /* Any device of an assigned group names the group, bridges that stayed too. */
-                _cleanup_(vk_device_freep) vk_device *dev = NULL;
-
-                if (vk_device_load(mgr->root, id, &dev) >= 0)
-                        l = manager_find_lease_by_group(mgr, dev->iommu_group);
+                l = manager_find_lease_by_group(mgr, device_read_group(mgr, id));
         }
         if (!l)
                 return bus_error_setf_engine(error, ENGINE_NOT_ASSIGNED,
@@ -409,6 +406,7 @@ static int method_plan_assignment(sd_bus_message *m, void *userdata, sd_bus_erro
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(assign_options_done) assign_options o = {};
+        _cleanup_(freep) char *reason = NULL;
         _cleanup_(plan_freep) plan *p = NULL;
         engine_failure failure = {};
         manager *mgr = userdata;
@@ -425,6 +423,16 @@ static int method_plan_assignment(sd_bus_message *m, void *userdata, sd_bus_erro
         r = bus_read_assign_options(m, &mgr->config, &o, error);
         if (r < 0)
                 return r;
+
+        /* Planning reads every member; a member stuck in an unbind would block the loop. */
+        r = group_stall_reason(mgr, device_read_group(mgr, &id), &reason);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                char *blockers[] = {reason, NULL};
+
+                return sd_bus_reply_method_return(m, "a(sss)asas", 0, 0, blockers);
+        }
 
         r = engine_plan(mgr->engine, &id, &o, &p, &failure);
         if (r < 0)

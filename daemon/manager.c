@@ -93,6 +93,7 @@ manager *manager_free(manager *m)
                 lease_free(m->leases);
 
         device_view_clear(&m->view);
+        sd_event_source_unref(m->reconcile_timer);
         sd_event_source_unref(m->uevent_source);
         vk_uevent_source_free(m->uevents);
 
@@ -151,7 +152,6 @@ static int bus_connect(const char *address, sd_bus **ret)
 static void manager_handle_uevent(manager *m, const vk_uevent *ev)
 {
         vk_device_id id = {};
-        int group = -1;
         int r;
 
         id.bus = vk_bus_from_string(ev->subsystem);
@@ -186,14 +186,11 @@ static void manager_handle_uevent(manager *m, const vk_uevent *ev)
 
         /* Peers see a new, vanished or rebound member in Assignable/Blockers/GroupPeers. */
         if (ev->action != VK_UEVENT_REMOVE) {
-                _cleanup_(vk_device_freep) vk_device *dev = NULL;
                 char self[VK_NAME_MAX + 16];
                 char *skip[] = {self, NULL};
 
-                if (vk_device_load(m->root, &id, &dev) >= 0)
-                        group = dev->iommu_group;
                 (void)snprintf(self, sizeof(self), "%s:%s", vk_bus_to_string(id.bus), id.name);
-                device_emit_group_changed(m, group, skip);
+                device_emit_group_changed(m, device_read_group(m, &id), skip);
         } else {
                 lease *l = manager_find_lease_by_device(m, &id);
 
@@ -223,6 +220,7 @@ static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 }
                 manager_handle_uevent(m, &ev);
         }
+        manager_reconcile_leases(m);
         return 0;
 }
 

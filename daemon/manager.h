@@ -59,6 +59,7 @@ typedef struct manager {
 
         vk_uevent_source *uevents;
         sd_event_source *uevent_source;
+        sd_event_source *reconcile_timer; /* see manager_reconcile_leases() */
 
         sd_bus_slot *manager_slot;
         sd_bus_slot *object_manager_slot;
@@ -113,3 +114,13 @@ void device_emit_group_changed(manager *m, int group, char *const *skip);
 void device_emit_added(manager *m, const vk_device_id *id);
 void device_emit_removed(manager *m, const vk_device_id *id);
 void device_view_clear(device_view *v);
+
+/* Readers that never take the kernel's device lock (see device-dbus.c), safe while an unbind is
+ * stuck. device_load() is vk_device_load() for devices that are not stalled. */
+int device_load(manager *m, const vk_device_id *id, vk_device **ret);
+/* The device's IOMMU group, -1 without one, or -errno. */
+int device_read_group(manager *m, const vk_device_id *id);
+/* The members of an IOMMU group, from the group's directory and the members' subsystem links. */
+int group_member_ids(manager *m, int group, vk_device_id **ret, size_t *ret_n);
+/* 1 and a sentence when a member of the group is stuck in an unbind, else 0 (or -ENOMEM). */
+int group_stall_reason(manager *m, int group, char **ret_reason);

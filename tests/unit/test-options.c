@@ -270,9 +270,9 @@ static void test_error_names(void)
             {ENGINE_TIMEOUT, "org.vfiod1.Error.Timeout", ETIMEDOUT},
             {ENGINE_CONSOLE_IN_USE, "org.vfiod1.Error.ConsoleInUse", EBUSY},
             {ENGINE_UNSUPPORTED, "org.vfiod1.Error.Unsupported", EOPNOTSUPP},
-            {ENGINE_ROLLED_BACK, "org.vfiod1.Error.RolledBack", EIO},
+            {ENGINE_ROLLED_BACK, "org.vfiod1.Error.RolledBack", ECANCELED},
             {ENGINE_INVALID_ARGUMENT, "org.vfiod1.Error.InvalidArgument", EINVAL},
-            {ENGINE_NOT_ASSIGNED, "org.vfiod1.Error.NotAssigned", ENOENT},
+            {ENGINE_NOT_ASSIGNED, "org.vfiod1.Error.NotAssigned", ESRCH},
         };
 
         g_assert_cmpint(sd_bus_error_add_map(vfiod_error_map), >=, 0);
@@ -304,7 +304,7 @@ static void test_failure_message(void)
         sd_bus_error error = SD_BUS_ERROR_NULL;
 
         g_assert_cmpint(sd_bus_error_add_map(vfiod_error_map), >=, 0);
-        g_assert_cmpint(bus_error_set_failure(&error, &f), ==, -EIO);
+        g_assert_cmpint(bus_error_set_failure(&error, &f), ==, -ECANCELED);
         g_assert_cmpstr(error.name, ==, "org.vfiod1.Error.RolledBack");
         g_assert_cmpstr(error.message, ==, f.message);
         sd_bus_error_free(&error);
