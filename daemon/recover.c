@@ -166,6 +166,27 @@ static char *strv_join(char **l, const char *sep)
         return s;
 }
 
+/* Did a console bound before the assignment go away? Only then are consoles rebound: one an
+ * administrator unbound on purpose stays unbound when nothing of ours touched it. */
+static bool console_lost(engine *e, const record *r)
+{
+        vk_vtcon *l = NULL;
+        size_t n = 0;
+        bool lost = false;
+
+        if (vk_vtcon_list(e->root, &l, &n) < 0)
+                return true;
+        for (char **id = r->vtconsoles; id && *id && !lost; id++) {
+                bool bound = false;
+                for (size_t i = 0; i < n; i++)
+                        if (streq(l[i].id, *id))
+                                bound = l[i].bound;
+                lost = !bound;
+        }
+        vk_vtcon_list_free(l, n);
+        return lost;
+}
+
 restore_result restore_members(engine *e, record *r, char **ret_incomplete)
 {
         _cleanup_(strv_freep) char **problems = NULL;
@@ -186,7 +207,7 @@ restore_result restore_members(engine *e, record *r, char **ret_incomplete)
                         errors[i - 1] = restore_member(e, r, m);
         }
 
-        if (r->console_taken) {
+        if (r->console_taken && console_lost(e, r)) {
                 /* Only a native driver brings a console back (the firmware framebuffer is gone
                  * for good); bind whatever console it registered. */
                 int k = vk_vtcon_bind_all(e->root);

@@ -717,6 +717,59 @@ static void test_recover_assigning(void)
         env_done(&v);
 }
 
+static void vtcon(env *v, unsigned n, const char *name, bool bound)
+{
+        g_autofree char *dir = g_strdup_printf("sys/devices/virtual/vtconsole/vtcon%u", n);
+        g_autofree char *p_name = g_strconcat(dir, "/name", NULL);
+        g_autofree char *p_bind = g_strconcat(dir, "/bind", NULL);
+        g_autofree char *link = g_strdup_printf("sys/class/vtconsole/vtcon%u", n);
+        g_autofree char *target = g_strdup_printf("../../devices/virtual/vtconsole/vtcon%u", n);
+        g_autofree char *content = g_strconcat(name, "\n", NULL);
+
+        fixture_write(v->f, p_name, content);
+        fixture_write(v->f, p_bind, bound ? "1\n" : "0\n");
+        fixture_symlink(v->f, link, target);
+}
+
+#define GPU "0000:00:02.0"
+#define CONSOLE_RECORD                                                                             \
+        "vfiod-journal-v1\nstate=assigning\ngroup=3\nbus=pci\ndriver=vfio-pci\n"                   \
+        "lifetime=client\nowner=:1.5\ncaller-uid=0\nnode-uid=-\nautoprobe=1\nconsole=taken\n"      \
+        "vtcon=vtcon1\nmember=" GPU " moved bochs-drm -\nend\n"
+
+/* A console takeover interrupted after the GPU left its driver: the driver is asked back and,
+ * since the console that was bound is gone, the consoles are bound again. */
+static void test_recover_console(void)
+{
+        env v;
+
+        env_init(&v);
+        fixture_pci(v.f, GPU " class=0x030000 override=vfio-pci group=3");
+        fixture_driver(v.f, "pci", "bochs-drm");
+        vtcon(&v, 0, "(S) dummy device", false);
+        vtcon(&v, 1, "(M) frame buffer device", false);
+        write_record(&v, CONSOLE_RECORD);
+        env_engine(&v);
+        g_assert_cmpint(engine_recover(v.e), ==, 0);
+        assert_file(&v, "sys/bus/pci/drivers/bochs-drm/bind", GPU);
+        assert_file(&v, "sys/class/vtconsole/vtcon1/bind", "1");
+        assert_file(&v, "sys/class/vtconsole/vtcon0/bind", "0\n");
+        env_done(&v);
+
+        /* The console never went away: one an administrator unbound stays unbound. */
+        env_init(&v);
+        fixture_pci(v.f, GPU " class=0x030000 override=vfio-pci group=3");
+        fixture_driver(v.f, "pci", "bochs-drm");
+        vtcon(&v, 0, "(S) dummy device", false);
+        vtcon(&v, 1, "(M) frame buffer device", true);
+        vtcon(&v, 2, "(M) frame buffer device", false);
+        write_record(&v, CONSOLE_RECORD);
+        env_engine(&v);
+        g_assert_cmpint(engine_recover(v.e), ==, 0);
+        assert_file(&v, "sys/class/vtconsole/vtcon2/bind", "0\n");
+        env_done(&v);
+}
+
 /* Killed with the device still on vfio-pci, which this fixture never lets go of: the unbind
  * is tried, and the record stays for the next attempt. */
 static void test_recover_keeps_what_it_cannot_finish(void)
@@ -864,6 +917,7 @@ int main(int argc, char **argv)
         g_test_add_func("/transaction/recover-assigning", test_recover_assigning);
         g_test_add_func("/transaction/recover-keeps-what-it-cannot-finish",
                         test_recover_keeps_what_it_cannot_finish);
+        g_test_add_func("/transaction/recover-console", test_recover_console);
         g_test_add_func("/transaction/recover-committed", test_recover_committed);
         g_test_add_func("/transaction/recover-malformed", test_recover_malformed);
         g_test_add_func("/transaction/device-added", test_device_added);
