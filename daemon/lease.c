@@ -267,62 +267,33 @@ static void on_release_done(transaction *t, int r, int group_fd, const engine_fa
         else
                 l->state = LEASE_ASSIGNED;
         lease_emit_changed(l);
-        manager_reconcile_leases(l->manager);
 }
 
-/* How often a lease stuck in "releasing" is compared with the engine: the engine finishes such
- * releases by itself and has no way to tell us; this is cheap (no sysfs) and runs only while a
- * lease is stuck. */
-#define RECONCILE_INTERVAL_USEC (500 * 1000)
-
-static int on_reconcile_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static void on_engine_resumed(engine *e, int group, int r, const engine_failure *failure,
+                              void *userdata)
 {
-        manager_reconcile_leases(userdata);
-        return 0;
-}
+        manager *m = userdata;
+        lease *l = manager_find_lease_by_group(m, group);
 
-void manager_reconcile_leases(manager *m)
-{
-        bool stuck = false;
-        uint64_t now;
-        int r;
+        if (r < 0) {
+                log_warning("IOMMU group %d is still stuck on its way back to the host: %s", group,
+                            failure ? failure->message : strerror(-r));
+                if (l)
+                        lease_emit_changed(l);
+                return;
+        }
 
-        for (lease *l = m->leases, *next; l; l = next) {
-                next = l->next;
-                if (l->state != LEASE_RELEASE_FAILED || l->transaction)
-                        continue;
-                if (engine_find_assignment(m->engine, &l->target)) {
-                        stuck = true;
-                        continue;
-                }
-                log_info("IOMMU group %d went back to the host after its unbind finished.",
-                         l->group);
+        log_info("IOMMU group %d went back to the host after its unbind finished.", group);
+        if (l && !l->transaction)
                 lease_drop(l);
-        }
+        else
+                /* A rolled-back assignment had no lease left; its members changed all the same. */
+                device_emit_group_changed(m, group, NULL);
+}
 
-        if (!stuck) {
-                if (m->reconcile_timer)
-                        (void)sd_event_source_set_enabled(m->reconcile_timer, SD_EVENT_OFF);
-                return;
-        }
-
-        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-        if (r < 0)
-                goto fail;
-        if (!m->reconcile_timer) {
-                r = sd_event_add_time(m->event, &m->reconcile_timer, CLOCK_MONOTONIC,
-                                      now + RECONCILE_INTERVAL_USEC, 0, on_reconcile_timer, m);
-                if (r < 0)
-                        goto fail;
-                return;
-        }
-        r = sd_event_source_set_time(m->reconcile_timer, now + RECONCILE_INTERVAL_USEC);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(m->reconcile_timer, SD_EVENT_ONESHOT);
-        if (r >= 0)
-                return;
-fail:
-        log_warning_errno(r, "Cannot watch the stuck releases: %m");
+void manager_follow_engine(manager *m)
+{
+        engine_set_resumed_handler(m->engine, on_engine_resumed, m);
 }
 
 int lease_release(lease *l, sd_bus_message *request, sd_bus_error *error)

@@ -70,10 +70,9 @@ int lease_busy_reason(manager *m, int group, char **ret_reason);
 /* Announces the lease's state (State, Owner, OwnerUid, Assignable, Blockers) on its members. */
 void lease_emit_changed(lease *l);
 
-/* Drops leases whose group the engine has returned to the host on its own: a release that
- * timed out is finished by the engine once the kernel lets go of the device. Runs after device
- * events and, while a lease is stuck in LEASE_RELEASE_FAILED, on a timer. */
-void manager_reconcile_leases(manager *m);
+/* A release that timed out is finished by the engine once the kernel lets go of the device;
+ * this subscribes to that (engine_set_resumed_handler), so the lease left in "releasing" goes. */
+void manager_follow_engine(manager *m);
 
 /* After engine_recover(): turns every committed assignment back into a lease. Client leases
  * re-track their recorded owner and are released if it is gone. */

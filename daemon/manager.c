@@ -69,6 +69,7 @@ int manager_new(const manager_options *o, manager **ret)
         r = engine_new(m->event, m->root, m->modules, &m->config, m->runtime_dir, &m->engine);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the assignment engine: %m");
+        manager_follow_engine(m);
 
         r = polkit_registry_new(&m->polkit);
         if (r < 0)
@@ -93,7 +94,6 @@ manager *manager_free(manager *m)
                 lease_free(m->leases);
 
         device_view_clear(&m->view);
-        sd_event_source_unref(m->reconcile_timer);
         sd_event_source_unref(m->uevent_source);
         vk_uevent_source_free(m->uevents);
 
@@ -220,7 +220,6 @@ static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 }
                 manager_handle_uevent(m, &ev);
         }
-        manager_reconcile_leases(m);
         return 0;
 }
 

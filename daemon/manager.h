@@ -59,7 +59,6 @@ typedef struct manager {
 
         vk_uevent_source *uevents;
         sd_event_source *uevent_source;
-        sd_event_source *reconcile_timer; /* see manager_reconcile_leases() */
 
         sd_bus_slot *manager_slot;
         sd_bus_slot *object_manager_slot;
