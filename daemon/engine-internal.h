@@ -66,6 +66,16 @@ void engine_drop_record(engine *e, record *r); /* removes from the list and free
 bool engine_group_busy_other(engine *e, int group, const transaction *self, const char **ret_why);
 /* Hands a running unbind job over to the engine (reference taken). */
 int engine_stall(engine *e, const vk_device_id *id, vk_unbind_job *job, bool probe_after);
+
+/* An unbind in a worker, waited for on the loop for at most timeout_ms. done() gets the unbind's
+ * result, or -ETIMEDOUT once the worker (which may stay blocked in the kernel) was handed to the
+ * stalled list; the wait frees itself after done() returns. */
+typedef void (*unbind_done_t)(const vk_device_id *id, int r, void *userdata);
+typedef struct unbind_wait unbind_wait;
+int unbind_wait_start(engine *e, const vk_device_id *id, const char *driver, uint32_t timeout_ms,
+                      unbind_done_t done, void *userdata, unbind_wait **ret);
+/* Stops waiting without calling done(); a worker still running goes to the stalled list. */
+unbind_wait *unbind_wait_free(unbind_wait *w);
 int engine_link_transaction(engine *e, transaction *t);
 void engine_unlink_transaction(engine *e, transaction *t);
 
@@ -88,6 +98,9 @@ static inline void plan_freep(plan **p)
 }
 int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const transaction *self,
                plan **ret, engine_failure *ret_failure);
+/* The journal record of an assignment as planned: every member that moves with its driver and
+ * override now, and the consoles bound now when the assignment takes one. */
+int plan_to_record(engine *e, const plan *p, const lease_info *lease, record **ret);
 
 /* transaction.c */
 int transaction_group(const transaction *t);

@@ -362,6 +362,91 @@ int engine_stall(engine *e, const vk_device_id *id, vk_unbind_job *job, bool pro
         return 0;
 }
 
+struct unbind_wait {
+        engine *engine;
+        vk_device_id id;
+        vk_unbind_job *job;
+        sd_event_source *io, *timer;
+        unbind_done_t done;
+        void *userdata;
+};
+
+unbind_wait *unbind_wait_free(unbind_wait *w)
+{
+        if (!w)
+                return NULL;
+        w->io = sd_event_source_disable_unref(w->io);
+        w->timer = sd_event_source_disable_unref(w->timer);
+        if (w->job && vk_unbind_job_result(w->job) == -EAGAIN) {
+                /* Nobody waits any more, but the device stays locked until it returns. */
+                int r = engine_stall(w->engine, &w->id, TAKE_PTR(w->job), false);
+                if (r < 0)
+                        log_error_errno(r, "%s: cannot keep track of the stalled unbind: %m",
+                                        w->id.name);
+        }
+        vk_unbind_job_unref(w->job);
+        free(w);
+        return NULL;
+}
+
+static void unbind_wait_finish(unbind_wait *w, int r)
+{
+        unbind_done_t done = w->done;
+        void *userdata = w->userdata;
+        vk_device_id id = w->id;
+
+        unbind_wait_free(w);
+        done(&id, r, userdata);
+}
+
+static int on_unbind_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        unbind_wait *w = userdata;
+        int r = vk_unbind_job_result(w->job);
+
+        if (r != -EAGAIN)
+                unbind_wait_finish(w, r);
+        return 0;
+}
+
+static int on_unbind_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        unbind_wait *w = userdata;
+
+        unbind_wait_finish(w, -ETIMEDOUT);
+        return 0;
+}
+
+int unbind_wait_start(engine *e, const vk_device_id *id, const char *driver, uint32_t timeout_ms,
+                      unbind_done_t done, void *userdata, unbind_wait **ret)
+{
+        unbind_wait *w;
+        uint64_t now;
+        int r;
+
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        *w = (unbind_wait){.engine = e, .id = *id, .done = done, .userdata = userdata};
+        r = vk_unbind_job_start(e->root, id, driver, &w->job);
+        if (r >= 0)
+                r = sd_event_add_io(e->event, &w->io, vk_unbind_job_fd(w->job), EPOLLIN,
+                                    on_unbind_io, w);
+        if (r >= 0)
+                r = sd_event_now(e->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_add_time(e->event, &w->timer, CLOCK_MONOTONIC,
+                                      now + (uint64_t)timeout_ms * 1000ULL, 0, on_unbind_timeout,
+                                      w);
+        if (r < 0) {
+                unbind_wait_free(w);
+                return r;
+        }
+        log_debug("%s: unbinding from %s", id->name, driver);
+        *ret = w;
+        return 0;
+}
+
 /* ---- devices appearing in our groups ---- */
 
 int engine_device_added(engine *e, const vk_device_id *id)

@@ -555,6 +555,37 @@ int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const
         return 0;
 }
 
+int plan_to_record(engine *e, const plan *p, const lease_info *lease, record **ret)
+{
+        _cleanup_(record_freep) record *r = NULL;
+        int k;
+
+        if (!p || !p->group)
+                return -EINVAL;
+        k = record_new(p->group->id, p->target.bus, lease, p->driver, &r);
+        for (size_t i = 0; k >= 0 && i < p->group->n_members; i++) {
+                const vk_member *m = &p->group->members[i];
+                if (m->role == VK_MEMBER_MOVE)
+                        k = record_add_member(r, &m->dev->id, false, m->dev->driver,
+                                              m->dev->driver_override);
+        }
+        if (k >= 0 && p->takes_console) {
+                vk_vtcon *l = NULL;
+                size_t n = 0;
+
+                r->console_taken = true;
+                k = vk_vtcon_list(e->root, &l, &n);
+                for (size_t i = 0; k >= 0 && i < n; i++)
+                        if (l[i].bound)
+                                k = strv_extend(&r->vtconsoles, l[i].id);
+                vk_vtcon_list_free(l, n);
+        }
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
 int engine_plan(engine *e, const vk_device_id *id, const assign_options *o, plan **ret,
                 engine_failure *ret_failure)
 {

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aperture.h"
 #include "driver-core.h"
 #include "engine-internal.h"
 #include "group.h"
@@ -68,13 +67,13 @@ struct transaction {
         uint64_t node_deadline; /* CLOCK_MONOTONIC usec */
         int group_fd;
 
-        /* the unbind in flight */
-        vk_unbind_job *job;
+        /* the unbind in flight, and how it ended */
+        unbind_wait *wait;
         vk_device_id job_device;
         bool job_finished;
         int job_result;
 
-        sd_event_source *defer_source, *io_source, *timer_source;
+        sd_event_source *defer_source, *timer_source;
 
         bool touched;   /* the journal record exists: from here on, failures roll back */
         bool ours_left; /* the way back left something of ours on a device: keep the record */
@@ -88,13 +87,6 @@ int transaction_group(const transaction *t)
         return t ? t->group : -1;
 }
 
-static void job_clear(transaction *t)
-{
-        t->io_source = sd_event_source_disable_unref(t->io_source);
-        t->timer_source = sd_event_source_disable_unref(t->timer_source);
-        t->job = vk_unbind_job_unref(t->job);
-}
-
 transaction *transaction_free(transaction *t)
 {
         if (!t)
@@ -102,7 +94,8 @@ transaction *transaction_free(transaction *t)
         if (t->linked)
                 engine_unlink_transaction(t->engine, t);
         t->linked = false;
-        job_clear(t);
+        t->wait = unbind_wait_free(t->wait);
+        t->timer_source = sd_event_source_disable_unref(t->timer_source);
         t->defer_source = sd_event_source_disable_unref(t->defer_source);
         if (t->window_closed)
                 (void)window_open(t->engine, t->bus);
@@ -170,67 +163,21 @@ _printf_(2, 3) static void tx_incomplete(transaction *t, const char *format, ...
 
 /* ---- unbind with a timeout ---- */
 
-static int on_job_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static void on_unbind_done(const vk_device_id *id, int r, void *userdata)
 {
         transaction *t = userdata;
-        int r = vk_unbind_job_result(t->job);
 
-        if (r == -EAGAIN)
-                return 0;
+        t->wait = NULL;
         t->job_finished = true;
         t->job_result = r;
-        job_clear(t);
         tx_run(t);
-        return 0;
-}
-
-static int on_job_timeout(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        transaction *t = userdata;
-        int r;
-
-        /* The worker may stay in the kernel for as long as the device is held; the engine keeps
-         * it and nobody touches the device until it returns. */
-        vk_unbind_job *job = TAKE_PTR(t->job);
-
-        job_clear(t); /* the engine watches the same fd from now on */
-        r = engine_stall(t->engine, &t->job_device, job, false);
-        if (r < 0)
-                log_error_errno(r, "%s: cannot keep track of the stalled unbind: %m",
-                                t->job_device.name);
-        t->job_finished = true;
-        t->job_result = -ETIMEDOUT;
-        tx_run(t);
-        return 0;
 }
 
 static int job_start(transaction *t, const vk_device_id *id, const char *driver)
 {
-        uint64_t now;
-        int r;
-
-        r = vk_unbind_job_start(t->engine->root, id, driver, &t->job);
-        if (r < 0)
-                return r;
         t->job_device = *id;
         t->job_finished = false;
-        r = sd_event_add_io(t->engine->event, &t->io_source, vk_unbind_job_fd(t->job), EPOLLIN,
-                            on_job_io, t);
-        if (r >= 0)
-                r = sd_event_now(t->engine->event, CLOCK_MONOTONIC, &now);
-        if (r >= 0)
-                r = sd_event_add_time(t->engine->event, &t->timer_source, CLOCK_MONOTONIC,
-                                      now + (uint64_t)t->timeout_ms * 1000ULL, 0, on_job_timeout,
-                                      t);
-        if (r < 0) {
-                /* The worker runs already: let the engine wait for it. */
-                vk_unbind_job *job = TAKE_PTR(t->job);
-                job_clear(t);
-                (void)engine_stall(t->engine, id, job, false);
-                return r;
-        }
-        log_debug("%s: unbinding from %s", id->name, driver);
-        return 0;
+        return unbind_wait_start(t->engine, id, driver, t->timeout_ms, on_unbind_done, t, &t->wait);
 }
 
 /* ---- assignment ---- */
@@ -259,27 +206,11 @@ static int phase_prepare(transaction *t)
                                t->group, fresh->group->id);
         if (fresh->takes_console && !t->plan->takes_console)
                 return tx_fail(t, ENGINE_CONSOLE_IN_USE, "plan", &t->target, 0,
-                               "%s took over the host console while the request was authorized; "
-                               "ask again",
+                               "assigning %s would now remove the host console, which the "
+                               "authorization did not cover; ask again",
                                t->target.name);
 
-        r = record_new(t->group, t->bus, &t->lease, fresh->driver, &t->rec);
-        for (size_t i = 0; r >= 0 && i < fresh->group->n_members; i++) {
-                const vk_member *m = &fresh->group->members[i];
-                if (m->role == VK_MEMBER_MOVE)
-                        r = record_add_member(t->rec, &m->dev->id, false, m->dev->driver,
-                                              m->dev->driver_override);
-        }
-        if (r >= 0 && fresh->takes_console) {
-                vk_vtcon *l = NULL;
-                size_t n = 0;
-                t->rec->console_taken = true;
-                r = vk_vtcon_list(e->root, &l, &n);
-                for (size_t i = 0; r >= 0 && i < n; i++)
-                        if (l[i].bound)
-                                r = strv_extend(&t->rec->vtconsoles, l[i].id);
-                vk_vtcon_list_free(l, n);
-        }
+        r = plan_to_record(e, fresh, &t->lease, &t->rec);
         if (r < 0)
                 return tx_fail(t, ENGINE_ROLLED_BACK, "plan", &t->target, -r,
                                "preparing the assignment of %s failed: %s", t->target.name,
