@@ -449,32 +449,59 @@ static int append_group_peers(manager *m, sd_bus_message *reply, const vk_device
         return sd_bus_message_close_container(reply);
 }
 
-/* Every getter reads the device as the kernel shows it now (device_view_get). */
+static const char *device_state(manager *m, const vk_device *d)
+{
+        lease *l = device_lease(m, d);
+
+        if (l)
+                return lease_state_to_string(l->state);
+        if (d->driver_override && vk_driver_is_vfio(d->driver_override))
+                return "reserved";
+        return "host";
+}
+
+static const char *device_owner(manager *m, const vk_device *d)
+{
+        lease *l = device_lease(m, d);
+
+        return l && l->info.lifetime == LEASE_CLIENT && l->info.owner ? l->info.owner : "";
+}
+
+static uint32_t device_owner_uid(manager *m, const vk_device *d)
+{
+        lease *l = device_lease(m, d);
+
+        return l ? (uint32_t)l->info.node_uid : UINT32_MAX;
+}
+
 #define DEVICE_GETTER(fn)                                                                          \
         static int fn(sd_bus *bus, const char *path, const char *interface, const char *property,  \
                       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 
-DEVICE_GETTER(get_name)
-{
-        device_view *v;
-        int r;
+/* A property that is one value computed from the device as the kernel shows it now (d). */
+#define DEVICE_SIMPLE_GETTER(fn, signature, expr)                                                  \
+        DEVICE_GETTER(fn)                                                                          \
+        {                                                                                          \
+                device_view *v;                                                                    \
+                int r = device_view_get(userdata, bus, path, &v, error);                           \
+                if (r < 0)                                                                         \
+                        return r;                                                                  \
+                const vk_device *d = v->device;                                                    \
+                return sd_bus_message_append(reply, signature, expr);                              \
+        }
 
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-        return sd_bus_message_append(reply, "s", v->device->id.name);
-}
-
-DEVICE_GETTER(get_bus)
-{
-        device_view *v;
-        int r;
-
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-        return sd_bus_message_append(reply, "s", vk_bus_to_string(v->device->id.bus));
-}
+DEVICE_SIMPLE_GETTER(get_name, "s", d->id.name)
+DEVICE_SIMPLE_GETTER(get_bus, "s", vk_bus_to_string(d->id.bus))
+DEVICE_SIMPLE_GETTER(get_vendor_id, "q", (uint16_t)d->vendor)
+DEVICE_SIMPLE_GETTER(get_device_id, "q", (uint16_t)d->device)
+DEVICE_SIMPLE_GETTER(get_class, "u", d->class_code)
+DEVICE_SIMPLE_GETTER(get_driver, "s", d->driver ? d->driver : "")
+DEVICE_SIMPLE_GETTER(get_driver_override, "s", d->driver_override ? d->driver_override : "")
+DEVICE_SIMPLE_GETTER(get_iommu_group, "i", d->iommu_group)
+DEVICE_SIMPLE_GETTER(get_boot_vga, "b", d->boot_vga == 1)
+DEVICE_SIMPLE_GETTER(get_state, "s", device_state(userdata, d))
+DEVICE_SIMPLE_GETTER(get_owner, "s", device_owner(userdata, d))
+DEVICE_SIMPLE_GETTER(get_owner_uid, "u", device_owner_uid(userdata, d))
 
 DEVICE_GETTER(get_sysfs_path)
 {
@@ -492,39 +519,6 @@ DEVICE_GETTER(get_sysfs_path)
         return sd_bus_message_append(reply, "s", s);
 }
 
-DEVICE_GETTER(get_vendor_id)
-{
-        device_view *v;
-        int r;
-
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-        return sd_bus_message_append(reply, "q", (uint16_t)v->device->vendor);
-}
-
-DEVICE_GETTER(get_device_id)
-{
-        device_view *v;
-        int r;
-
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-        return sd_bus_message_append(reply, "q", (uint16_t)v->device->device);
-}
-
-DEVICE_GETTER(get_class)
-{
-        device_view *v;
-        int r;
-
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-        return sd_bus_message_append(reply, "u", v->device->class_code);
-}
-
 DEVICE_GETTER(get_description)
 {
         _cleanup_(freep) char *s = NULL;
@@ -534,45 +528,10 @@ DEVICE_GETTER(get_description)
         r = device_view_get(userdata, bus, path, &v, error);
         if (r < 0)
                 return r;
-
         r = device_description(userdata, v->device, &s);
         if (r < 0)
                 return r;
         return sd_bus_message_append(reply, "s", s);
-}
-
-DEVICE_GETTER(get_driver)
-{
-        device_view *v;
-        int r;
-
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-        return sd_bus_message_append(reply, "s", v->device->driver ? v->device->driver : "");
-}
-
-DEVICE_GETTER(get_driver_override)
-{
-        device_view *v;
-        int r;
-
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-        return sd_bus_message_append(reply, "s",
-                                     v->device->driver_override ? v->device->driver_override : "");
-}
-
-DEVICE_GETTER(get_iommu_group)
-{
-        device_view *v;
-        int r;
-
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-        return sd_bus_message_append(reply, "i", v->device->iommu_group);
 }
 
 DEVICE_GETTER(get_group_peers)
@@ -586,76 +545,14 @@ DEVICE_GETTER(get_group_peers)
         return append_group_peers(userdata, reply, v->device);
 }
 
-DEVICE_GETTER(get_boot_vga)
-{
-        device_view *v;
-        int r;
-
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-        return sd_bus_message_append(reply, "b", v->device->boot_vga == 1);
-}
-
-DEVICE_GETTER(get_state)
-{
-        const char *state = "host";
-        lease *l;
-        device_view *v;
-        int r;
-
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-
-        l = device_lease(userdata, v->device);
-        if (l)
-                state = lease_state_to_string(l->state);
-        else if (v->device->driver_override && vk_driver_is_vfio(v->device->driver_override))
-                state = "reserved";
-        return sd_bus_message_append(reply, "s", state);
-}
-
-DEVICE_GETTER(get_owner)
-{
-        lease *l;
-        device_view *v;
-        int r;
-
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-
-        l = device_lease(userdata, v->device);
-        return sd_bus_message_append(
-            reply, "s",
-            l && l->info.lifetime == LEASE_CLIENT && l->info.owner ? l->info.owner : "");
-}
-
-DEVICE_GETTER(get_owner_uid)
-{
-        lease *l;
-        device_view *v;
-        int r;
-
-        r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-
-        l = device_lease(userdata, v->device);
-        return sd_bus_message_append(reply, "u", l ? (uint32_t)l->info.node_uid : UINT32_MAX);
-}
-
 DEVICE_GETTER(get_assignable)
 {
         device_view *v;
         int r;
 
         r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-
-        r = device_view_blockers(userdata, v);
+        if (r >= 0)
+                r = device_view_blockers(userdata, v);
         if (r < 0)
                 return r;
         return sd_bus_message_append(reply, "b", !v->blockers || !v->blockers[0]);
@@ -667,10 +564,8 @@ DEVICE_GETTER(get_blockers)
         int r;
 
         r = device_view_get(userdata, bus, path, &v, error);
-        if (r < 0)
-                return r;
-
-        r = device_view_blockers(userdata, v);
+        if (r >= 0)
+                r = device_view_blockers(userdata, v);
         if (r < 0)
                 return r;
         return sd_bus_message_append_strv(reply, v->blockers);

@@ -352,36 +352,39 @@ int manager_handle_release(manager *mgr, sd_bus_message *m, const vk_device_id *
         return 1;
 }
 
-static int method_assign_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
+/* The device argument every Manager method starts with. */
+static int read_device_argument(manager *mgr, sd_bus_message *m, vk_device_id *ret,
+                                sd_bus_error *error)
 {
-        manager *mgr = userdata;
         const char *name;
-        vk_device_id id;
         int r;
 
         r = sd_bus_message_read_basic(m, 's', &name);
         if (r < 0)
                 return r;
-        r = manager_resolve_name(mgr, name, &id, error);
+        return manager_resolve_name(mgr, name, ret, error);
+}
+
+static int method_assign_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        vk_device_id id;
+        int r;
+
+        r = read_device_argument(userdata, m, &id, error);
         if (r < 0)
                 return r;
-        return manager_handle_assign(mgr, m, &id, true, error);
+        return manager_handle_assign(userdata, m, &id, true, error);
 }
 
 static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        manager *mgr = userdata;
-        const char *name;
         vk_device_id id;
         int r;
 
-        r = sd_bus_message_read_basic(m, 's', &name);
+        r = read_device_argument(userdata, m, &id, error);
         if (r < 0)
                 return r;
-        r = manager_resolve_name(mgr, name, &id, error);
-        if (r < 0)
-                return r;
-        return manager_handle_release(mgr, m, &id, error);
+        return manager_handle_release(userdata, m, &id, error);
 }
 
 static int append_steps(sd_bus_message *reply, const plan *p)
@@ -410,14 +413,10 @@ static int method_plan_assignment(sd_bus_message *m, void *userdata, sd_bus_erro
         _cleanup_(plan_freep) plan *p = NULL;
         engine_failure failure = {};
         manager *mgr = userdata;
-        const char *name;
         vk_device_id id;
         int r;
 
-        r = sd_bus_message_read_basic(m, 's', &name);
-        if (r < 0)
-                return r;
-        r = manager_resolve_name(mgr, name, &id, error);
+        r = read_device_argument(mgr, m, &id, error);
         if (r < 0)
                 return r;
         r = bus_read_assign_options(m, &mgr->config, &o, error);
