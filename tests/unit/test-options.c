@@ -151,16 +151,38 @@ static void test_driver_variant_allowed_by_config(ctx *c, gconstpointer data)
         assign_options_done(&o);
 }
 
-static void test_driver_not_allowed(ctx *c, gconstpointer data)
-{
-        add_s(c, "driver", "e1000");
-        assert_invalid(c, "e1000");
-}
+/* One option with a bad value or type; the message must name what is wrong. */
+typedef struct bad_option {
+        const char *name;
+        const char *key;
+        char type; /* 's' or 'u' */
+        const char *s;
+        uint32_t u;
+        const char *mentions;
+} bad_option;
 
-static void test_driver_variant_not_configured(ctx *c, gconstpointer data)
+static const bad_option bad_options[] = {
+    {"driver-not-allowed", "driver", 's', "e1000", 0, "e1000"},
+    {"driver-variant-not-configured", "driver", 's', "mlx5-vfio-pci", 0,
+     "vfio-pci, vfio-platform, vfio-amba"},
+    {"wrong-type-string-for-uint", "owner-uid", 's', "1000", 0, "owner-uid"},
+    {"wrong-type-uint-for-string", "driver", 'u', NULL, 1, "'s'"},
+    {"bad-lifetime", "lifetime", 's', "forever", 0, "forever"},
+    {"bad-console", "console", 's', "Takeover", 0, "Takeover"},
+    {"owner-uid-invalid", "owner-uid", 'u', NULL, UINT32_MAX, "4294967295"},
+    {"timeout-zero", "timeout-ms", 'u', NULL, 0, "timeout-ms"},
+    {"timeout-too-long", "timeout-ms", 'u', NULL, CONFIG_TIMEOUT_MS_MAX + 1, "600001"},
+};
+
+static void test_bad_option(ctx *c, gconstpointer data)
 {
-        add_s(c, "driver", "mlx5-vfio-pci");
-        assert_invalid(c, "vfio-pci, vfio-platform, vfio-amba");
+        const bad_option *b = data;
+
+        if (b->type == 's')
+                add_s(c, b->key, b->s);
+        else
+                add_u(c, b->key, b->u);
+        assert_invalid(c, b->mentions);
 }
 
 static void test_unknown_key(ctx *c, gconstpointer data)
@@ -177,18 +199,6 @@ static void test_duplicate_key(ctx *c, gconstpointer data)
         assert_invalid(c, "twice");
 }
 
-static void test_wrong_type_string_for_uint(ctx *c, gconstpointer data)
-{
-        add_s(c, "owner-uid", "1000");
-        assert_invalid(c, "owner-uid");
-}
-
-static void test_wrong_type_uint_for_string(ctx *c, gconstpointer data)
-{
-        add_u(c, "driver", 1);
-        assert_invalid(c, "'s'");
-}
-
 static void test_wrong_type_int64(ctx *c, gconstpointer data)
 {
         g_assert_cmpint(sd_bus_message_append(c->m, "{sv}", "timeout-ms", "t", (uint64_t)5), >=, 0);
@@ -199,36 +209,6 @@ static void test_wrong_type_container(ctx *c, gconstpointer data)
 {
         g_assert_cmpint(sd_bus_message_append(c->m, "{sv}", "console", "as", 1, "takeover"), >=, 0);
         assert_invalid(c, "'as'");
-}
-
-static void test_bad_lifetime(ctx *c, gconstpointer data)
-{
-        add_s(c, "lifetime", "forever");
-        assert_invalid(c, "forever");
-}
-
-static void test_bad_console(ctx *c, gconstpointer data)
-{
-        add_s(c, "console", "Takeover");
-        assert_invalid(c, "Takeover");
-}
-
-static void test_owner_uid_invalid(ctx *c, gconstpointer data)
-{
-        add_u(c, "owner-uid", UINT32_MAX);
-        assert_invalid(c, "4294967295");
-}
-
-static void test_timeout_zero(ctx *c, gconstpointer data)
-{
-        add_u(c, "timeout-ms", 0);
-        assert_invalid(c, "timeout-ms");
-}
-
-static void test_timeout_too_long(ctx *c, gconstpointer data)
-{
-        add_u(c, "timeout-ms", CONFIG_TIMEOUT_MS_MAX + 1);
-        assert_invalid(c, "600001");
 }
 
 static void test_long_value_is_shortened(ctx *c, gconstpointer data)
@@ -349,21 +329,16 @@ int main(int argc, char *argv[])
         ADD("all-options", test_all_options);
         ADD("explicit-client-refuse", test_explicit_client_refuse);
         ADD("driver-variant-allowed-by-config", test_driver_variant_allowed_by_config);
-        ADD("driver-not-allowed", test_driver_not_allowed);
-        ADD("driver-variant-not-configured", test_driver_variant_not_configured);
         ADD("unknown-key", test_unknown_key);
         ADD("duplicate-key", test_duplicate_key);
-        ADD("wrong-type-string-for-uint", test_wrong_type_string_for_uint);
-        ADD("wrong-type-uint-for-string", test_wrong_type_uint_for_string);
         ADD("wrong-type-int64", test_wrong_type_int64);
         ADD("wrong-type-container", test_wrong_type_container);
-        ADD("bad-lifetime", test_bad_lifetime);
-        ADD("bad-console", test_bad_console);
-        ADD("owner-uid-invalid", test_owner_uid_invalid);
-        ADD("timeout-zero", test_timeout_zero);
-        ADD("timeout-too-long", test_timeout_too_long);
         ADD("long-value-is-shortened", test_long_value_is_shortened);
         ADD("wrong-container-signature", test_wrong_container_signature);
+        for (size_t i = 0; i < ELEMENTSOF(bad_options); i++) {
+                g_autofree char *path = g_strdup_printf("/options/bad/%s", bad_options[i].name);
+                g_test_add(path, ctx, &bad_options[i], ctx_setup, test_bad_option, ctx_teardown);
+        }
         g_test_add_func("/errors/names", test_error_names);
         g_test_add_func("/errors/failure-message", test_failure_message);
         g_test_add_func("/errors/quote-name", test_quote_name);
