@@ -3,6 +3,7 @@
 
 /* What the engine's files share: the engine object, the window, the stalled unbinds. */
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
@@ -120,6 +121,12 @@ bool restore_needs_unbind(engine *e, const record *r, const record_member *m);
  * and a verification of every member. ret_incomplete: newly allocated sentence, or NULL. */
 restore_result restore_members(engine *e, record *r, char **ret_incomplete);
 
-/* failure.c helpers live in engine.c */
+/* Appends a formatted string; -ENOMEM leaves *l intact. */
+int strv_extendf(char ***l, const char *format, ...) _printf_(2, 3);
+int strv_extendv(char ***l, const char *format, va_list ap) _printf_(2, 0);
+/* The strings joined by sep, newly allocated ("" for an empty list); NULL on ENOMEM. */
+char *strv_join(char **l, const char *sep);
+
+/* engine.c */
 void failure_set(engine_failure *f, engine_error error, const char *step,
                  const vk_device_id *device, int errnum, const char *format, ...) _printf_(6, 7);

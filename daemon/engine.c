@@ -49,6 +49,45 @@ void failure_set(engine_failure *f, engine_error error, const char *step,
         va_end(ap);
 }
 
+int strv_extendv(char ***l, const char *format, va_list ap)
+{
+        _cleanup_(freep) char *s = NULL;
+
+        if (vasprintf(&s, format, ap) < 0)
+                return -ENOMEM;
+        return strv_extend(l, s);
+}
+
+int strv_extendf(char ***l, const char *format, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = strv_extendv(l, format, ap);
+        va_end(ap);
+        return r;
+}
+
+char *strv_join(char **l, const char *sep)
+{
+        size_t len = 1;
+        char *s;
+
+        for (char **i = l; i && *i; i++)
+                len += strlen(*i) + strlen(sep);
+        s = malloc(len);
+        if (!s)
+                return NULL;
+        s[0] = '\0';
+        for (char **i = l; i && *i; i++) {
+                if (i != l)
+                        strcat(s, sep);
+                strcat(s, *i);
+        }
+        return s;
+}
+
 uint32_t engine_timeout_ms(const engine *e, uint32_t requested)
 {
         if (requested > 0)

@@ -210,17 +210,6 @@ int journal_format(const record *r, char **ret)
 
 /* ---- parsing ---- */
 
-static int unhex(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /*
  * Unescapes one field of length len. "-" yields NULL (when none_ok). Bytes that the writer
  * escapes must not appear raw, an escape must be complete and must not produce NUL.
@@ -250,8 +239,8 @@ static int take_value(const char *s, size_t len, bool none_ok, size_t max, char 
                                 return -EBADMSG;
                         if (s[i + 1] != 'x')
                                 return -EBADMSG;
-                        hi = unhex(s[i + 2]);
-                        lo = unhex(s[i + 3]);
+                        hi = unhexchar(s[i + 2]);
+                        lo = unhexchar(s[i + 3]);
                         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                                 return -EBADMSG;
                         out[n++] = (char)(hi * 16 + lo);

@@ -84,20 +84,6 @@ _printf_(3, 4) static int add_blocker(builder *b, engine_error error, const char
         return 0;
 }
 
-_printf_(2, 3) static int add_warning(builder *b, const char *format, ...)
-{
-        _cleanup_(freep) char *text = NULL;
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vformat(&text, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return r;
-        return strv_extend(&b->p->warnings, text);
-}
-
 _printf_(4, 5) static int add_step(builder *b, const char *action, const char *device,
                                    const char *format, ...)
 {
@@ -283,10 +269,10 @@ static int check_console(builder *b, const vk_device *d, console_policy policy)
                                    "%s drives the host console; assigning it removes %s "
                                    "(pass console=takeover to take it)",
                                    d->id.name, losses);
-        return add_warning(b,
-                           "the host console goes away (%s); it comes back on release only if "
-                           "a native driver of %s provides one",
-                           losses, d->id.name);
+        return strv_extendf(&b->p->warnings,
+                            "the host console goes away (%s); it comes back on release only if "
+                            "a native driver of %s provides one",
+                            losses, d->id.name);
 }
 
 static int check_member(builder *b, const vk_member *m, const assign_options *o)
@@ -383,14 +369,15 @@ static int add_steps_and_warnings(builder *b, const assign_options *o)
                 if (r < 0)
                         return r;
                 if (!streq(d->id.name, target)) {
-                        r = add_warning(b, "%s (%s) moves with the group", d->id.name,
-                                        class_phrase(d));
+                        r = strv_extendf(&b->p->warnings, "%s (%s) moves with the group",
+                                         d->id.name, class_phrase(d));
                         if (r < 0)
                                 return r;
                 }
                 if (d->driver && !vk_driver_is_vfio(d->driver)) {
-                        r = add_warning(b, "host driver %s loses %s until it is released",
-                                        d->driver, d->id.name);
+                        r = strv_extendf(&b->p->warnings,
+                                         "host driver %s loses %s until it is released", d->driver,
+                                         d->id.name);
                         if (r < 0)
                                 return r;
                 }

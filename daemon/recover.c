@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,19 +95,6 @@ static int restore_member(engine *e, const record *r, const record_member *m)
         return 0;
 }
 
-_printf_(2, 3) static void add_problem(char ***problems, const char *format, ...)
-{
-        _cleanup_(freep) char *s = NULL;
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&s, format, ap);
-        va_end(ap);
-        if (r >= 0)
-                (void)strv_extend(problems, s);
-}
-
 /* Compares one member with its record; returns true when something of ours is left on it. */
 static bool verify_member(engine *e, const record *r, const record_member *m, int step_error,
                           char ***problems)
@@ -119,7 +105,8 @@ static bool verify_member(engine *e, const record *r, const record_member *m, in
         int k;
 
         if (engine_device_stalled(e, &m->id)) {
-                add_problem(problems, "%s: an unbind is still blocked in the kernel", m->id.name);
+                (void)strv_extendf(problems, "%s: an unbind is still blocked in the kernel",
+                                   m->id.name);
                 return true;
         }
         k = vk_device_read_driver(e->root, &m->id, &driver);
@@ -128,7 +115,8 @@ static bool verify_member(engine *e, const record *r, const record_member *m, in
         if (k >= 0)
                 k = vk_device_read_override(e->root, &m->id, &override);
         if (k < 0) {
-                add_problem(problems, "%s: reading its state failed: %s", m->id.name, strerror(-k));
+                (void)strv_extendf(problems, "%s: reading its state failed: %s", m->id.name,
+                                   strerror(-k));
                 return true;
         }
         if (step_error < 0)
@@ -137,33 +125,14 @@ static bool verify_member(engine *e, const record *r, const record_member *m, in
         bool ours = (driver && streq(driver, vfio) && (m->added || !streq_ptr(m->driver, vfio))) ||
                     (override && streq(override, vfio) && !override_equal(m->override, vfio));
         if (!m->added && !streq_ptr(driver, m->driver))
-                add_problem(problems, "%s is %s%s, expected %s%s", m->id.name,
-                            driver ? "bound to " : "unbound", driver ? driver : "",
-                            m->driver ? m->driver : "unbound", why);
+                (void)strv_extendf(problems, "%s is %s%s, expected %s%s", m->id.name,
+                                   driver ? "bound to " : "unbound", driver ? driver : "",
+                                   m->driver ? m->driver : "unbound", why);
         if (!override_equal(override, m->override))
-                add_problem(problems, "%s has driver_override %s, expected %s%s", m->id.name,
-                            override && *override ? override : "(none)",
-                            m->override ? m->override : "(none)", why);
+                (void)strv_extendf(problems, "%s has driver_override %s, expected %s%s", m->id.name,
+                                   override && *override ? override : "(none)",
+                                   m->override ? m->override : "(none)", why);
         return ours;
-}
-
-static char *strv_join(char **l, const char *sep)
-{
-        size_t len = 1;
-        char *s;
-
-        for (char **i = l; i && *i; i++)
-                len += strlen(*i) + strlen(sep);
-        s = malloc(len);
-        if (!s)
-                return NULL;
-        s[0] = '\0';
-        for (char **i = l; i && *i; i++) {
-                if (i != l)
-                        strcat(s, sep);
-                strcat(s, *i);
-        }
-        return s;
 }
 
 /* Did a console bound before the assignment go away? Only then are consoles rebound: one an

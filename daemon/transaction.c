@@ -79,7 +79,7 @@ struct transaction {
         bool ours_left; /* the way back left something of ours on a device: keep the record */
         bool failed;
         engine_failure failure;
-        char *incomplete; /* what the way back could not restore, "; "-separated */
+        char **incomplete; /* what the way back could not restore */
 };
 
 int transaction_group(const transaction *t)
@@ -106,7 +106,7 @@ transaction *transaction_free(transaction *t)
         lease_info_done(&t->lease);
         strv_free(t->bus_before);
         safe_close(t->group_fd);
-        free(t->incomplete);
+        strv_free(t->incomplete);
         free(t);
         return NULL;
 }
@@ -144,21 +144,15 @@ _printf_(6, 7) static int tx_fail(transaction *t, engine_error error, const char
 
 _printf_(2, 3) static void tx_incomplete(transaction *t, const char *format, ...)
 {
-        _cleanup_(freep) char *s = NULL, *joined = NULL;
         va_list ap;
         int r;
 
         va_start(ap, format);
-        r = vasprintf(&s, format, ap);
+        r = strv_extendv(&t->incomplete, format, ap);
         va_end(ap);
-        if (r < 0)
-                return;
-        log_warning("group %d: %s", t->group, s);
-        if (asprintf(&joined, "%s%s%s", t->incomplete ? t->incomplete : "",
-                     t->incomplete ? "; " : "", s) < 0)
-                return;
-        free(t->incomplete);
-        t->incomplete = TAKE_PTR(joined);
+        if (r >= 0)
+                log_warning("group %d: %s", t->group,
+                            t->incomplete[strv_length(t->incomplete) - 1]);
 }
 
 /* ---- unbind with a timeout ---- */
@@ -690,10 +684,12 @@ static void tx_complete(transaction *t)
         tx_settle(t);
 
         if (t->failed && !t->release && t->touched) {
+                _cleanup_(freep) char *what = strv_join(t->incomplete, "; ");
                 size_t len = strlen(t->failure.message);
+
                 snprintf(t->failure.message + len, sizeof(t->failure.message) - len, "; %s%s",
                          t->incomplete ? "rollback incomplete: " : "rolled back",
-                         t->incomplete ? t->incomplete : "");
+                         t->incomplete && what ? what : "");
         }
         if (t->failed)
                 r = t->failure.errnum > 0 ? -t->failure.errnum : -EIO;
