@@ -1,0 +1,154 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Benchmark (guest side; run through tests/vm/vm.py with profile "bench"): assign and release the
+# same single-device groups (16 edu + the e1000e) with
+#   raw      sysfs writes from a bash loop (builtins only: the floor),
+#   driverctl --nosave set-override / unset-override,
+#   vfioctl  one `vfioctl assign --persistent` / `vfioctl release` per device, in sequence,
+#   batch    one vfiod-batch process sending every request at once on one connection,
+# and print each total, its ratio to raw, and vfiod's memory. Figures, not assertions: the run
+# fails only when a method does not leave the devices where it should (then its time is void).
+# ROUNDS (default 2) repeats the whole sequence; the best round of each method is reported.
+
+. "$VM_SRCDIR/tests/vm/guest/scenario.sh"
+
+BATCH="$VM_BUILDDIR/tests/bench/vfiod-batch"
+ROUNDS=${ROUNDS:-2}
+[ -x "$BATCH" ] || bail "$BATCH not built"
+command -v driverctl >/dev/null || bail "driverctl not installed"
+
+mapfile -t devs < <(pci_find 0x1234 0x11e8; pci_find 0x8086 0x10d3)
+[ "${#devs[@]}" -ge 17 ] || bail "profile bench expected (16 edu + e1000e), found ${#devs[@]}"
+for dev in "${devs[@]}"; do
+        [ "$(group_members "$(pci_group "$dev")")" = "$dev" ] || bail "$dev is not alone in its group"
+done
+
+# Every method starts with the module loaded, so none of them pays for loading it.
+modprobe vfio-pci || bail "modprobe vfio-pci"
+# The daemon as deployed logs at info, not at the debug level the scenarios use.
+stop_pidfile vfiod TERM
+start_vfiod --log-level=info || bail "vfiod did not restart"
+rss_start=$(awk '/^VmRSS/ { print $2 }' "/proc/$(vfiod_pid)/status")
+home=$(snapshot)
+
+raw_assign() {
+        local dev
+        for dev in "${devs[@]}"; do
+                echo vfio-pci >"$PCI/devices/$dev/driver_override"
+                [ -e "$PCI/devices/$dev/driver" ] && echo "$dev" >"$PCI/devices/$dev/driver/unbind"
+                echo "$dev" >"$PCI/drivers_probe"
+        done
+}
+
+raw_release() {
+        local dev
+        for dev in "${devs[@]}"; do
+                echo "$dev" >"$PCI/drivers/vfio-pci/unbind"
+                echo >"$PCI/devices/$dev/driver_override"
+                echo "$dev" >"$PCI/drivers_probe"
+        done
+}
+
+# driverctl's exit status is recorded, not trusted: it reports a failure when unsetting the
+# override of a device that has no host driver to go back to. The state check below decides.
+driverctl_failures=0
+driverctl_assign() {
+        local dev
+        for dev in "${devs[@]}"; do
+                driverctl --nosave set-override "$dev" vfio-pci >/dev/null 2>&1 ||
+                        driverctl_failures=$((driverctl_failures + 1))
+        done
+}
+
+driverctl_release() {
+        local dev
+        for dev in "${devs[@]}"; do
+                driverctl --nosave unset-override "$dev" >/dev/null 2>&1 ||
+                        driverctl_failures=$((driverctl_failures + 1))
+        done
+}
+
+vfioctl_assign() {
+        local dev
+        for dev in "${devs[@]}"; do
+                "$VFIOCTL" assign "$dev" --persistent >/dev/null || return 1
+        done
+}
+
+vfioctl_release() {
+        local dev
+        for dev in "${devs[@]}"; do
+                "$VFIOCTL" release "$dev" || return 1
+        done
+}
+
+batch_assign() {
+        "$BATCH" assign "${devs[@]}"
+}
+
+batch_release() {
+        "$BATCH" release "${devs[@]}"
+}
+
+all_on_vfio() {
+        local dev
+        for dev in "${devs[@]}"; do
+                [ "$(pci_driver "$dev")" = vfio-pci ] || return 1
+        done
+}
+
+declare -A best
+failures=()
+
+# timed METHOD PHASE: run METHOD_PHASE, keep the best time, verify where the devices are.
+timed() {
+        local start end elapsed
+        start=$EPOCHREALTIME
+        "$1_$2"
+        local rc=$?
+        end=$EPOCHREALTIME
+        elapsed=$(awk "BEGIN { printf \"%.3f\", $end - $start }")
+        if [ "$2" = assign ]; then
+                all_on_vfio || failures+=("$1 assign left devices off vfio-pci (exit $rc)")
+        else
+                udevadm settle
+                [ "$(snapshot)" = "$home" ] || failures+=("$1 release did not restore every device (exit $rc)")
+        fi
+        if [ -z "${best[$1.$2]}" ] || awk "BEGIN { exit !($elapsed < ${best[$1.$2]}) }"; then
+                best[$1.$2]=$elapsed
+        fi
+        echo "# round $round: $1 $2 ${elapsed}s (exit $rc)" >&2
+}
+
+methods=(raw driverctl vfioctl batch)
+for ((round = 1; round <= ROUNDS; round++)); do
+        for method in "${methods[@]}"; do
+                timed "$method" assign
+                timed "$method" release
+        done
+done
+
+pid=$(vfiod_pid)
+rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
+
+declare -A label=([raw]="raw sysfs loop" [driverctl]="driverctl --nosave"
+        [vfioctl]="vfioctl, one call each" [batch]="vfiod, one concurrent batch")
+echo "vfiod benchmark: kernel $(uname -r), ${#devs[@]} single-device groups" \
+        "(16 edu + e1000e), best of $ROUNDS rounds, TCG guest"
+printf '%-30s %10s %7s %10s %7s\n' method assign ratio release ratio
+for method in "${methods[@]}"; do
+        printf '%-30s %9ss %6sx %9ss %6sx\n' "${label[$method]}" \
+                "${best[$method.assign]}" \
+                "$(awk "BEGIN { printf \"%.2f\", ${best[$method.assign]} / ${best[raw.assign]} }")" \
+                "${best[$method.release]}" \
+                "$(awk "BEGIN { printf \"%.2f\", ${best[$method.release]} / ${best[raw.release]} }")"
+done
+echo "driverctl reported $driverctl_failures failure(s) over $ROUNDS rounds (state checked separately)"
+echo "vfiod RSS: ${rss_start} kB at start, ${rss} kB after the run (peak ${hwm} kB)"
+echo "targets: batch <= 1.00x raw; vfioctl single calls <= 1.30x raw"
+
+if [ ${#failures[@]} -gt 0 ]; then
+        printf 'FAILED: %s\n' "${failures[@]}"
+        exit 1
+fi
