@@ -313,6 +313,11 @@ int manager_start(manager *m, const char *bus_address)
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
+        /* Without the bus nothing can be served or released: exit, and let systemd restart us
+         * (the journal keeps every lease for the next start). */
+        r = sd_bus_set_exit_on_disconnect(m->bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the bus connection: %m");
 
         r = manager_add_manager_object(m);
         if (r < 0)
@@ -349,10 +354,12 @@ int manager_run(manager *m)
         int r;
 
         /* The loop's result is 0 after SIGTERM/SIGINT, or the error a handler exited with (and
-         * logged). */
+         * logged), or sd-bus' EXIT_FAILURE. */
         r = sd_event_loop(m->event);
         (void)sd_notify(false, "STOPPING=1");
         if (r < 0)
                 return log_debug_errno(r, "Exiting with an error: %m");
+        if (r > 0) /* sd-bus ends the loop with EXIT_FAILURE when the bus goes away */
+                return log_error_errno(-ECONNRESET, "Lost the bus connection; exiting.");
         return 0;
 }
