@@ -213,8 +213,10 @@ static int polkit_ask(polkit_query *q, sd_bus_message *m, const char *action,
          * too short for that. */
         r = sd_bus_call_async(bus, &q->slot, call, polkit_answered, q,
                               flags ? POLKIT_INTERACTIVE_TIMEOUT_USEC : 0);
-        if (r < 0)
+        if (r < 0) {
+                free(q->pending_action);
                 q->pending_action = NULL;
+        }
         return r;
 }
 
