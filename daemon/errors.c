@@ -39,8 +39,8 @@ const char *engine_error_to_bus_name(engine_error e)
         return engine_error_names[e];
 }
 
-static int bus_error_setv_engine(sd_bus_error *error, engine_error e, const char *format,
-                                 va_list ap)
+_printf_(3, 0) static int bus_error_setv_engine(sd_bus_error *error, engine_error e,
+                                                const char *format, va_list ap)
 {
         const char *name = engine_error_to_bus_name(e);
         char message[1024];

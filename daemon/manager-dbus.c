@@ -225,7 +225,7 @@ static int start_assignment(manager *mgr, sd_bus_message *m, const vk_device_id 
 int manager_handle_assign(manager *mgr, sd_bus_message *m, const vk_device_id *id, bool reply_path,
                           sd_bus_error *error)
 {
-        _cleanup_(polkit_guard_done) polkit_guard guard = {mgr->polkit, m};
+        _unused_ _cleanup_(polkit_guard_done) polkit_guard guard = {mgr->polkit, m};
         _cleanup_(assign_options_done) assign_options o = {};
         _cleanup_(freep) char *reason = NULL;
         _cleanup_(plan_freep) plan *p = NULL;
@@ -290,7 +290,7 @@ int manager_handle_assign(manager *mgr, sd_bus_message *m, const vk_device_id *i
 int manager_handle_release(manager *mgr, sd_bus_message *m, const vk_device_id *id,
                            sd_bus_error *error)
 {
-        _cleanup_(polkit_guard_done) polkit_guard guard = {mgr->polkit, m};
+        _unused_ _cleanup_(polkit_guard_done) polkit_guard guard = {mgr->polkit, m};
         char qualified[VK_NAME_MAX + 16];
         const char *sender = sd_bus_message_get_sender(m);
         bool own;

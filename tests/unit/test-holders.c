@@ -303,7 +303,7 @@ static void test_links_not_followed(void)
 {
         test_env e = {.f = fixture_new()};
 
-        g_autofree char *flags = e1000_add(e.f, "0x1003\n");
+        g_autofree _unused_ char *flags = e1000_add(e.f, "0x1003\n");
 
         fixture_pci(e.f, "0000:00:06.0 class=0x020000");
         g_autofree char *at =
