@@ -8,12 +8,12 @@
 #   batch    one vfiod-batch process sending every request at once on one connection,
 # and print each total, its ratio to raw, and vfiod's memory. Figures, not assertions: the run
 # fails only when a method does not leave the devices where it should (then its time is void).
-# ROUNDS (default 2) repeats the whole sequence; the best round of each method is reported.
+# ROUNDS (default 3) repeats the whole sequence; the best round of each method is reported.
 
 . "$VM_SRCDIR/tests/vm/guest/scenario.sh"
 
 BATCH="$VM_BUILDDIR/tests/bench/vfiod-batch"
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 [ -x "$BATCH" ] || bail "$BATCH not built"
 command -v driverctl >/dev/null || bail "driverctl not installed"
 
