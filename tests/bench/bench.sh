@@ -10,6 +10,7 @@
 # fails only when a method does not leave the devices where it should (then its time is void).
 # ROUNDS (default 3) repeats the whole sequence; the best round of each method is reported.
 
+# shellcheck source=../vm/guest/scenario.sh
 . "$VM_SRCDIR/tests/vm/guest/scenario.sh"
 
 BATCH="$VM_BUILDDIR/tests/bench/vfiod-batch"

@@ -4,6 +4,7 @@
 # fd; vfio-client proves it with VFIO ioctls and reads the vendor id through the device fd; the
 # release puts the device back with no driver and no override. Profile: edu. Output: TAP.
 
+# shellcheck source=scenario.sh
 . "$(dirname "$0")/scenario.sh"
 
 edu=$(pci_find 0x1234 0x11e8 | head -n1)

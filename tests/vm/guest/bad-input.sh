@@ -5,6 +5,7 @@
 # values, a wrong method signature. Every call gets a named error, vfiod keeps running (same
 # process) and nothing changes. Profile: edu. Output: TAP.
 
+# shellcheck source=scenario.sh
 . "$(dirname "$0")/scenario.sh"
 
 edu=$(pci_find 0x1234 0x11e8 | head -n1)

@@ -4,6 +4,7 @@
 # whole group), the bridge stays where it is, and after release the e1000 is back on its driver
 # with its network interface. Profile: bridge. Output: TAP.
 
+# shellcheck source=scenario.sh
 . "$(dirname "$0")/scenario.sh"
 
 edu=$(pci_find 0x1234 0x11e8 | head -n1)

@@ -4,6 +4,7 @@
 # while their device fds are open; vfiod sees their bus connections go and returns every device
 # to its host driver. Profile: bridge,e1000e. Output: TAP.
 
+# shellcheck source=scenario.sh
 . "$(dirname "$0")/scenario.sh"
 
 edu=$(pci_find 0x1234 0x11e8 | head -n1)

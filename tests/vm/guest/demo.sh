@@ -3,6 +3,7 @@
 # The README demo, guest side (profile edu,bridge; started by tests/vm/demo): a transcript of
 # vfiod at work, for people rather than for meson. Exits non-zero if the story does not hold.
 
+# shellcheck source=scenario.sh
 . "$(dirname "$0")/scenario.sh"
 
 edu=$(pci_find 0x1234 0x11e8 | head -n1)
@@ -23,7 +24,8 @@ show() {
 }
 
 kernel_state() {
-        local driver=$(pci_driver "$edu")
+        local driver
+        driver=$(pci_driver "$edu")
         printf '   kernel: %s driver=%s driver_override=%s, /dev/vfio/%s %s\n' "$edu" \
                 "${driver:-(none)}" "$(pci_override "$edu")" "$group" \
                 "$([ -e "/dev/vfio/$group" ] && echo exists || echo absent)"

@@ -10,6 +10,7 @@
 #    with a console bound to a vtconsole again.
 # Profile: vga-seabios or vga-ovmf; kernel argument modprobe.blacklist=bochs. Output: TAP.
 
+# shellcheck source=scenario.sh
 . "$(dirname "$0")/scenario.sh"
 
 boot_gpu=

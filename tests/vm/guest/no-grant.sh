@@ -4,6 +4,7 @@
 # refused with AccessDenied and nothing changes, not even a module load; reading stays free; and
 # that user cannot release someone else's lease. Profile: edu,e1000e. Output: TAP.
 
+# shellcheck source=scenario.sh
 . "$(dirname "$0")/scenario.sh"
 
 edu=$(pci_find 0x1234 0x11e8 | head -n1)

@@ -5,6 +5,7 @@
 # SIGKILL in the middle of a release (its unbind blocked by a held device fd) leaves, after the
 # next start, every device consistent and nothing fenced by accident. Profile: edu,e1000e.
 
+# shellcheck source=scenario.sh
 . "$(dirname "$0")/scenario.sh"
 
 edu=$(pci_find 0x1234 0x11e8 | head -n1)
