@@ -492,6 +492,7 @@ int engine_device_added(engine *e, const vk_device_id *id)
 {
         _cleanup_(vk_device_freep) vk_device *d = NULL;
         _cleanup_(vk_unbind_job_unrefp) vk_unbind_job *job = NULL;
+        _cleanup_(freep) char *bound = NULL;
         record *rec;
         const char *driver;
         int r;
@@ -506,7 +507,9 @@ int engine_device_added(engine *e, const vk_device_id *id)
                 return 0; /* gone again */
         if (r < 0)
                 return r;
-        if (d->iommu_group < 0)
+        /* Bridges stay where they are when their group moves (the plan keeps them); this is
+         * also the synthetic "add" that udevadm trigger sends for a bridge already there. */
+        if (d->iommu_group < 0 || d->is_bridge)
                 return 0;
         rec = engine_find_record(e, d->iommu_group);
         /* A group on its way back to the host takes no newcomers. */
@@ -530,20 +533,31 @@ int engine_device_added(engine *e, const vk_device_id *id)
                                        id->name);
         log_debug("group %d: fenced newcomer %s for %s", rec->a.group, id->name, driver);
 
-        if (d->driver && !streq(d->driver, driver)) {
-                /* It bound a host driver before the fence: take it back without waiting. */
-                r = vk_unbind_job_start(e->root, id, d->driver, &job);
-                if (r < 0)
-                        return log_error_errno(r, "%s: unbinding newcomer from %s failed: %m",
-                                               id->name, d->driver);
-                r = engine_stall(e, id, TAKE_PTR(job), true);
-                if (r < 0)
-                        return r;
-        } else if (!d->driver && rec->state == RECORD_COMMITTED) {
+        if (!d->driver && rec->state == RECORD_COMMITTED) {
                 /* Committed groups have their window open: nobody else probes it. */
                 r = vk_dc_probe(e->root, id);
                 if (r < 0)
                         log_warning_errno(r, "%s: probing newcomer failed: %m", id->name);
+        }
+
+        /* The kernel's own first probe of the device may have bound a host driver after it was
+         * loaded above and before the fence took effect, and drivers_probe leaves a bound device
+         * alone. That probe holds the device lock, which drivers_probe (and, on 6.1, the fence)
+         * waits for: the link as it reads now is the one to act on. */
+        r = vk_device_read_driver(e->root, id, &bound);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "%s: reading the newcomer's driver failed: %m", id->name);
+        if (bound && !streq(bound, driver)) {
+                /* It bound a host driver before the fence: take it back without waiting. */
+                r = vk_unbind_job_start(e->root, id, bound, &job);
+                if (r < 0)
+                        return log_error_errno(r, "%s: unbinding newcomer from %s failed: %m",
+                                               id->name, bound);
+                r = engine_stall(e, id, TAKE_PTR(job), true);
+                if (r < 0)
+                        return r;
         }
         return 1;
 }

@@ -107,3 +107,21 @@ def wait_device_prop(client, device, prop, value, timeout=10):
         wait_until(lambda: client.device_prop(device, prop) == value, timeout)
     except ScenarioFailure:
         check_equal(client.device_prop(device, prop), value, "%s of %s" % (prop, device))
+
+
+def wait_uevents_handled(sim):
+    """Returns once vfiod has handled every uevent the simulated kernel sent so far. vfiod reads
+    them in order from one socket and answers each with PropertiesChanged on the device's object,
+    so a synthetic "change" of a device no scenario moves here (the edu of group 9) is a barrier."""
+    watcher = sim.client(0)
+    watcher.subscribe()
+    path = device_path(EDU9)
+    with open(sim.path("sys/bus/pci/devices/%s/uevent" % EDU9), "w") as f:
+        f.write("change")
+    seen = []
+
+    def announced():
+        seen.extend(watcher.signals())
+        return any(s["member"] == "PropertiesChanged" and s["path"] == path for s in seen)
+    wait_until(announced, 10, "vfiod to handle a synthetic change of " + EDU9)
+    watcher.close()

@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Assignments the kernel makes hard: a failing probe, a hanging unbind, a concurrent second
-group, a device hot-added into an assigned group, and vfiod killed half-way."""
+group, devices appearing in an assigned group (hot-added, probed late, or re-announced by
+`udevadm trigger`), and vfiod killed half-way."""
 
 import errno
 import signal
 
-from expect import (BRIDGE, EDU, EDU7, EDU9, NIC7, NIC11, NIC_E, VFIO, assign_ok, check_error,
-                    check_group_fd, check_ok, check_states, wait_device_prop, wait_snapshot,
-                    wait_states)
+from expect import (BRIDGE, EDU, EDU7, EDU9, NIC7, NIC11, NIC_E, PORT_GROUP, VFIO, assign_ok,
+                    check_error, check_group_fd, check_ok, check_states, wait_device_prop,
+                    wait_snapshot, wait_states, wait_uevents_handled)
 from harness import (MANAGER, MANAGER_PATH, NOBODY, ScenarioFailure, check, check_equal,
                      device_path, wait_until)
 from registry import scenario
@@ -119,28 +120,93 @@ def concurrent_groups(sim):
     wait_snapshot(sim, before, "after all releases")
 
 
+HOT_ADDED = "0000:05:03.0"  # an e1000 hot-added behind the bridge of group 7
+
+
+def wait_newcomer_assigned(sim, name):
+    """A device that appeared in an assigned group ends fenced AND bound to vfio-pci: vfiod
+    probes it once no host driver holds it. Waiting for less is not enough: while a host driver's
+    unbind runs, the driver link is already gone but the driver still owns the device's DMA (the
+    group is not viable), exactly as in the kernel."""
+    try:
+        wait_until(lambda: sim.kernel.state(name) == VFIO, 10)
+    except ScenarioFailure:
+        raise ScenarioFailure("hot-added %s not fenced and bound to vfio-pci: (driver, override)"
+                              " = %r" % (name, sim.kernel.state(name)))
+
+
+def check_group7_with_newcomer(sim, client):
+    check_states(sim, {EDU7: VFIO, NIC7: VFIO, BRIDGE: (None, None)}, "the original members")
+    check_equal(sim.kernel.group_flags(sim.kernel.groups[7]), 1, "group 7 viability")
+    check_equal(client.device_prop(HOT_ADDED, "State"), "assigned", "State of the newcomer")
+
+
+def release_group7_with_newcomer(sim, client):
+    """Release hands the newcomer to the kernel's probe (it never had a driver of ours to return
+    to): it gets its host driver, as if it had just appeared on a host that owns the group."""
+    check_ok(client.release(EDU7), "ReleaseDevice")
+    wait_states(sim, {EDU7: (None, None), NIC7: ("e1000", None), BRIDGE: (None, None),
+                      HOT_ADDED: ("e1000", None)}, "group 7 after release")
+    check_equal(sim.kernel.snapshot()["autoprobe"], True, "drivers_autoprobe after release")
+
+
 @scenario("hot-add-fenced")
 def hot_add_fenced(sim):
     """A device hot-added into an assigned group gets the host driver at once (autoprobe is on
-    again); vfiod must fence it: override vfio-pci and no host driver, the group stays viable."""
+    again); vfiod must fence it: override vfio-pci, the host driver taken back, the group
+    viable."""
     root = sim.root
     assign_ok(sim, root, EDU7, 7, lifetime="persistent")
-    new = "0000:05:03.0"
-    Builder(sim.kernel).nic(new, E1000, "ens3", BRIDGE, 7)
+    Builder(sim.kernel).nic(HOT_ADDED, E1000, "ens3", BRIDGE, 7)
+    wait_newcomer_assigned(sim, HOT_ADDED)
+    check_group7_with_newcomer(sim, root)
+    release_group7_with_newcomer(sim, root)
 
-    def fenced():
-        state = sim.kernel.state(new)
-        return state and state[1] == "vfio-pci" and state[0] in (None, "vfio-pci")
-    try:
-        wait_until(fenced, 10)
-    except ScenarioFailure:
-        raise ScenarioFailure("hot-added %s not fenced: (driver, override) = %r"
-                              % (new, sim.kernel.state(new)))
-    check_states(sim, {EDU7: VFIO, NIC7: VFIO, BRIDGE: (None, None)}, "the original members")
-    check_equal(sim.kernel.group_flags(sim.kernel.groups[7]), 1, "group 7 viability")
-    check_ok(root.release(EDU7), "ReleaseDevice")
-    wait_states(sim, {EDU7: (None, None), NIC7: ("e1000", None), BRIDGE: (None, None)},
-                "original members after release")
+
+@scenario("hot-add-late-probe")
+def hot_add_late_probe(sim):
+    """The kernel's first probe of a hot-added device runs while vfiod handles its add event:
+    vfiod has read the driver link (none yet), then waits for the device lock (reading
+    driver_override) that the probe holds while it binds e1000. Fencing after that is too late
+    for this probe, and drivers_probe leaves a bound device alone: vfiod must see the host driver
+    that arrived meanwhile and take it back."""
+    root = sim.root
+    assign_ok(sim, root, EDU7, 7, lifetime="persistent")
+    # Whatever vfiod still does for the assignment's own events must not be what meets the
+    # probe below: only its handling of the newcomer's add.
+    wait_uevents_handled(sim)
+    Builder(sim.kernel).nic(HOT_ADDED, E1000, "ens3", BRIDGE, 7, probe=False)
+    check_equal(sim.kernel.probe_late(HOT_ADDED), "e1000", "driver of the late first probe")
+    wait_newcomer_assigned(sim, HOT_ADDED)
+    check_group7_with_newcomer(sim, root)
+    release_group7_with_newcomer(sim, root)
+
+
+@scenario("synthetic-add-changes-nothing")
+def synthetic_add_changes_nothing(sim):
+    """`udevadm trigger` sends an "add" for every device already there. For the members of
+    assigned groups that is no hot-add: the bridges vfiod keeps (a root port on pcieport, a
+    driverless pcie-pci-bridge) stay as they are, the moved members stay assigned."""
+    before = sim.kernel.snapshot()
+    root = sim.root
+    port, nic = PORT_GROUP
+    assign_ok(sim, root, nic, 5, lifetime="persistent")
+    assign_ok(sim, root, EDU7, 7, lifetime="persistent")
+    for name in (port, nic, BRIDGE, EDU7, NIC7):
+        with open(sim.path("sys/bus/pci/devices/%s/uevent" % name), "w") as f:
+            f.write("add")
+    # vfiod handles uevents in order: once a real newcomer after them is fenced and bound, the
+    # synthetic ones were handled too.
+    Builder(sim.kernel).nic(HOT_ADDED, E1000, "ens3", BRIDGE, 7)
+    wait_newcomer_assigned(sim, HOT_ADDED)
+    check_states(sim, {port: ("pcieport", None), nic: VFIO, BRIDGE: (None, None), EDU7: VFIO,
+                       NIC7: VFIO}, "members after the synthetic add events")
+    for name in (port, BRIDGE):
+        check_equal(root.device_prop(name, "State"), "host", "State of the bridge " + name)
+    check_ok(root.release(nic), "ReleaseDevice group 5")
+    release_group7_with_newcomer(sim, root)
+    before["devices"][HOT_ADDED] = ("e1000", None)
+    wait_snapshot(sim, before, "after both releases")
 
 
 @scenario("killed-mid-transaction")

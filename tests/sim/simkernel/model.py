@@ -34,9 +34,11 @@ Not modelled: SET_CONTAINER and DMA ownership claims (no ioctls through FUSE), S
 AMBA, new_id's remove_id, device fds.
 """
 
+import contextlib
 import errno
 import itertools
 import threading
+import time
 
 from . import layout
 from .tree import Tree, oserror
@@ -171,6 +173,7 @@ class Device:
         self.vfio_dev = None
         self.present = True
         self.dlock = threading.Lock()  # device_lock()
+        self.dlock_waiters = 0  # sysfs readers and writers blocked on dlock right now
 
     @property
     def is_bridge(self):
@@ -310,6 +313,24 @@ class Kernel:
                 if dev.driver is None:
                     self._device_attach(dev)
         return dev
+
+    def probe_late(self, name, timeout=10):
+        """The first probe of a device added with probe=False, running late (asynchronous
+        probing, or a driver module that udev loads for the new device): it takes the device lock,
+        waits there until another thread blocks on that lock (vfiod reading driver_override,
+        which takes it on 6.1), binds whatever matches then, and lets go. Returns the driver
+        bound (or None); raises TimeoutError when nobody came."""
+        dev = self.device(name)
+        with dev.dlock:
+            deadline = time.monotonic() + timeout
+            while dev.dlock_waiters == 0:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("nobody waited for the device lock of " + name)
+                time.sleep(0.002)
+            with self.lock:
+                if dev.driver is None:
+                    self._device_attach(dev)
+                return dev.bound_driver
 
     def remove_device(self, name, bus="pci"):
         """Hot-unplug: children first, the driver released (which can hang like an unbind)."""
@@ -477,9 +498,24 @@ class Kernel:
             raise oserror(errno.ENODEV)
         return dev
 
+    @contextlib.contextmanager
+    def _sysfs_device_lock(self, dev):
+        """device_lock() as a sysfs show/store takes it, counted while it waits."""
+        with self.lock:
+            dev.dlock_waiters += 1
+        try:
+            dev.dlock.acquire()
+        finally:
+            with self.lock:
+                dev.dlock_waiters -= 1
+        try:
+            yield
+        finally:
+            dev.dlock.release()
+
     def read_override(self, dev):
         if self.override_takes_device_lock:
-            with dev.dlock:
+            with self._sysfs_device_lock(dev):
                 return self._show_override(dev)
         return self._show_override(dev)
 
@@ -494,7 +530,7 @@ class Kernel:
         text = data[:count].split(b"\0", 1)[0].decode("latin-1")
         value = text.split("\n", 1)[0] or None  # "" and "\n" clear
         if self.override_takes_device_lock:
-            with dev.dlock, self.lock:
+            with self._sysfs_device_lock(dev), self.lock:
                 dev.override = value
         else:
             with self.lock:
