@@ -291,8 +291,8 @@ def build_machine(profiles):
 # Running
 
 
-def check_host(kernel_specs):
-    """Everything a run needs; returns a list of problems (empty = ready)."""
+def check_host(kernel_specs, with_ovmf=True):
+    """Everything runs need; returns a list of problems (empty = ready)."""
     problems = []
     if shutil.which(QEMU) is None:
         problems.append(f'{QEMU} missing; install qemu-system-x86')
@@ -300,6 +300,8 @@ def check_host(kernel_specs):
         problems.append(f'{BUSYBOX} missing; install busybox-static')
     if shutil.which('cpio') is None:
         problems.append('cpio missing; install cpio')
+    if with_ovmf and not any(os.path.isfile(p) for p in OVMF_CANDIDATES):
+        problems.append('OVMF.fd missing (the vga-ovmf profile needs it); install ovmf')
     for spec in kernel_specs:
         try:
             resolve_kernel(spec)
@@ -357,7 +359,7 @@ def qemu_command(kver, initrd, machine, results, memory, extra_append):
 def run_vm(kernel, profiles, command, builddir, services, timeout, keep, verbose, memory,
            extra_append):
     kver = resolve_kernel(kernel)
-    problems = check_host([kver])
+    problems = check_host([kver], with_ovmf=False)  # qemu_command asks for it when used
     if problems:
         raise VmError('; '.join(problems))
     machine = build_machine(profiles)
