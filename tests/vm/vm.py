@@ -379,26 +379,32 @@ def run_vm(kernel, profiles, command, builddir, services, timeout, keep, verbose
     console_path = os.path.join(work, 'console.log')
     start = time.monotonic()
     timed_out = False
+    # meson ends a timed-out test with SIGTERM: make that unwind through the finally below, so
+    # no QEMU outlives its test.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     with open(console_path, 'wb') as console:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        os.set_blocking(proc.stdout.fileno(), False)
-        while True:
-            chunk = proc.stdout.read(65536)
-            if chunk:
-                console.write(chunk)
-                if verbose:
-                    sys.stderr.buffer.write(chunk)
-                    sys.stderr.flush()
-            elif proc.poll() is not None:
-                break
-            else:
-                time.sleep(0.05)
-            if time.monotonic() - start > timeout:
-                timed_out = True
-                os.killpg(proc.pid, signal.SIGKILL)
+                                stderr=subprocess.STDOUT)
+        try:
+            os.set_blocking(proc.stdout.fileno(), False)
+            while True:
+                chunk = proc.stdout.read(65536)
+                if chunk:
+                    console.write(chunk)
+                    if verbose:
+                        sys.stderr.buffer.write(chunk)
+                        sys.stderr.flush()
+                elif proc.poll() is not None:
+                    break
+                else:
+                    time.sleep(0.05)
+                if time.monotonic() - start > timeout:
+                    timed_out = True
+                    break
+        finally:
+            if proc.poll() is None:
+                proc.kill()
                 proc.wait()
-                break
     elapsed = time.monotonic() - start
 
     for name, stream in (('stdout', sys.stdout), ('stderr', sys.stderr)):
