@@ -16,6 +16,7 @@ import traceback
 import harness
 import scenarios_api  # noqa: F401  (each module registers its scenarios)
 import scenarios_assign  # noqa: F401
+import scenarios_console  # noqa: F401
 import scenarios_faults  # noqa: F401
 import scenarios_leases  # noqa: F401
 from registry import SCENARIOS

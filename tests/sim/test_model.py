@@ -26,11 +26,13 @@ BRIDGE = "0000:04:00.0"
 
 
 class SimTestCase(unittest.TestCase):
+    machine = staticmethod(standard)
+
     def setUp(self):
         self.prefix = tempfile.mkdtemp(prefix="vfiod-simtest.")
         os.makedirs(os.path.join(self.prefix, "run", "vfiod-sim"))
         self.sock_path = os.path.join(self.prefix, "run", "vfiod-sim", "uevent.sock")
-        self.kernel = standard(self.sock_path)
+        self.kernel = self.machine(self.sock_path)
         self.mounts = Mounts(self.kernel, self.prefix)
         self.listener = None
 

@@ -7,5 +7,7 @@ tree.py     the virtual files (directories, attributes with read/write callbacks
 uevent.py   kernel-format uevent datagrams to <prefix>/run/vfiod-sim/uevent.sock
 fs.py       FUSE glue: serves sys/, dev/ and proc/ of a model as three mounts
 fuse3.py    the ctypes binding of libfuse3's low-level API that fs.py uses
+console.py  framebuffers, fbcon, vtconsoles and the aperture code
+gpu.py      display drivers: a firmware framebuffer driver (vesafb/efifb) and bochs-drm
 topology.py ready-made machines for the scenarios
 """

@@ -40,9 +40,6 @@ def publish_skeleton(kernel):
     t.file("/dev/vfio/vfio", lambda: b"", lambda data: len(data), mode=0o666, size=0)
     t.mkdir("/sys/devices/virtual/misc/vfio")
     t.const("/sys/devices/virtual/misc/vfio/dev", "10:196")
-    # A console on the dummy driver: nothing vfiod could take away.
-    t.const("/sys/class/vtconsole/vtcon0/name", "(S) dummy device")
-    t.const("/sys/class/vtconsole/vtcon0/bind", "1", mode=0o644)
     _publish_proc(kernel)
 
 
@@ -71,20 +68,30 @@ def _publish_proc(kernel):
     t.const("/proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority")
     t.const("/proc/cmdline", "BOOT_IMAGE=/boot/vmlinuz-6.1.0-56-amd64 root=/dev/vda1 ro "
             "intel_iommu=on iommu=pt")
-    t.file("/proc/iomem", lambda: _iomem(kernel).encode(), None, mode=0o444)
+    t.const("/proc/sys/kernel/osrelease", "6.1.0-56-amd64")
+    t.file("/proc/iomem", lambda: _locked(kernel, _iomem).encode(), None, mode=0o444)
     t.mkdir("/proc/self/fd")
 
 
+def _locked(kernel, show):
+    """A show callback that walks the model (reads come from FUSE threads, outside the lock)."""
+    with kernel.lock:
+        return show(kernel)
+
+
 def _iomem(kernel):
-    """/proc/iomem with every PCI memory BAR, named by its device and, when bound, its driver."""
+    """/proc/iomem with every PCI memory BAR, named by its device, and inside it the driver
+    bound to it (request_mem_region by the driver's name) and any firmware framebuffer."""
     lines = ["00000000-00000fff : Reserved", "00001000-0009fbff : System RAM",
              "00100000-3ffdffff : System RAM", "c0000000-febfffff : PCI Bus 0000:00"]
-    for dev in sorted(kernel.buses["pci"].devices.values(), key=lambda d: d.name):
-        for _, start, end, flags in dev.resources:
-            if flags & IORESOURCE_MEM:
-                lines.append("  %08x-%08x : %s" % (start, end, dev.name))
-                if dev.bound_driver and not dev.bound_driver.startswith("vfio"):
-                    lines.append("    %08x-%08x : %s" % (start, end, dev.bound_driver))
+    regions = kernel.console.iomem_regions()  # firmware framebuffers, inside a GPU's BAR
+    bars = sorted((start, end, dev) for dev in kernel.buses["pci"].devices.values()
+                  for _, start, end, flags in dev.resources if flags & IORESOURCE_MEM)
+    for start, end, dev in bars:
+        lines.append("  %08x-%08x : %s" % (start, end, dev.name))
+        if dev.bound_driver and not dev.bound_driver.startswith("vfio"):
+            lines.append("    %08x-%08x : %s" % (start, end, dev.bound_driver))
+        lines += ["    %08x-%08x : %s" % r for r in regions if start <= r[0] and r[1] <= end]
     return "\n".join(lines) + "\n"
 
 

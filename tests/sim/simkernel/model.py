@@ -41,6 +41,7 @@ import threading
 import time
 
 from . import layout
+from .console import Console
 from .tree import Tree, oserror
 from .uevent import UeventSender
 
@@ -132,6 +133,8 @@ class VfioDriver(Driver):
         return 0
 
     def bound(self, kernel, dev):
+        if dev.bus == "pci" and (dev.class_code >> 8) == 0x0300:
+            kernel.console.remove_conflicting_pci(dev)  # vfio_pci_vga_init
         group = kernel.groups[dev.group]
         if group.vfio_members == 0:
             layout.add_group_node(kernel, group)
@@ -277,6 +280,7 @@ class Kernel:
         self.removed = {}  # name -> Device removed through its `remove` attribute (for rescan)
         with self.lock:
             layout.publish_skeleton(self)
+            self.console = Console(self)
 
     # ----- topology (the machine at boot) and hotplug -----
 
@@ -344,17 +348,28 @@ class Kernel:
         with dev.dlock:
             self._release_driver(dev)
             with self.lock:
-                del self.buses[bus].devices[name]
-                dev.present = False
-                if dev.group is not None:
-                    group = self.groups[dev.group]
-                    group.members.remove(dev)
-                    if not group.members:
-                        layout.unpublish_group(self, group)
-                        del self.groups[dev.group]
-                self.emit(dev, "remove")
-                layout.unpublish_device(self, dev)
+                self._unlink_device(dev)
         return dev
+
+    def unregister_device_locked(self, dev):
+        """device_unregister from inside another device's probe (platform_device_unregister of a
+        firmware framebuffer by the aperture code). The caller holds the model's lock; the
+        device's own lock is not taken, which only matters for a concurrent sysfs access to that
+        very device."""
+        self._release_driver(dev)
+        self._unlink_device(dev)
+
+    def _unlink_device(self, dev):
+        del self.buses[dev.bus].devices[dev.name]
+        dev.present = False
+        if dev.group is not None:
+            group = self.groups[dev.group]
+            group.members.remove(dev)
+            if not group.members:
+                layout.unpublish_group(self, group)
+                del self.groups[dev.group]
+        self.emit(dev, "remove")
+        layout.unpublish_device(self, dev)
 
     def set_netdev_up(self, name, up):
         """Another tool brings the device's network interface up or down."""

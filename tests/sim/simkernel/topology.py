@@ -22,6 +22,7 @@ one group with the bridge.
   -      serial8250    platform device, no group     serial8250
 """
 
+from .gpu import DrmDriver, FirmwareFbDriver
 from .model import Device, Driver, Kernel, NetDriver, PortDriver, StubDriver, VfioDriver
 
 EDU = (0x1234, 0x11E8)
@@ -99,4 +100,58 @@ def standard(uevent_socket=None, **kernel_options):
     return k
 
 
-MACHINES = {"standard": standard}
+BOCHS = (0x1234, 0x1111)
+BOOT_GPU = "0000:00:07.0"
+SECOND_GPU = "0000:08:00.0"
+IORESOURCE_MEM = 0x200
+
+
+def bochs_drm():
+    return DrmDriver("bochs-drm", ids=[BOCHS])
+
+
+def gpu(uevent_socket=None, firmware="vesa", native=False, reserve_secondary=False,
+        **kernel_options):
+    """The standard machine plus the VM tier's vga profiles, booted with bochs not loaded:
+
+      group  device        what                                        at boot
+      12     0000:00:07.0  boot VGA 1234:1111, class 0x030000,         - (fb: vesafb/efifb)
+                           boot_vga=1, BAR0 c0000000-c0ffffff
+      13     0000:00:08.0  root port                                   pcieport
+      14     0000:08:00.0  bochs-display 1234:1111, class 0x038000,    -
+                           BAR0 c1000000-c1ffffff
+      -      vesa-framebuffer.0 (or efi-framebuffer.0)                 vesafb: fb0 over
+                           c0000000-c03e7fff, inside the boot GPU's BAR0; fbcon on it (vtcon1)
+
+    native=True loads bochs-drm at boot, as a desktop would (kernel.register_driver(bochs_drm())
+    does the same later): its probe of the boot GPU removes the firmware framebuffer, its own
+    fb0 takes the console over, and the secondary gets fb1. reserve_secondary fences the
+    secondary GPU for VFIO at boot (driver_override vfio-pci, as a udev rule would set it), so
+    no host driver ever binds it.
+    """
+    k = standard(uevent_socket, **kernel_options)
+    b = Builder(k)
+    b.pci(BOOT_GPU, BOCHS, 0x030000, group=12, boot_vga=1,
+          resources=[(0, 0xC0000000, 0xC0FFFFFF, IORESOURCE_MEM_BAR),
+                     (2, 0xC2114000, 0xC2114FFF, IORESOURCE_MEM_BAR)])
+    b.root_port("0000:00:08.0", 13)
+    second = b.pci(SECOND_GPU, BOCHS, 0x038000, parent="0000:00:08.0", group=14, probe=False,
+                   resources=[(0, 0xC1000000, 0xC1FFFFFF, IORESOURCE_MEM_BAR),
+                              (2, 0xC2000000, 0xC2000FFF, IORESOURCE_MEM_BAR)])
+    if reserve_secondary:
+        second.override = "vfio-pci"
+    # sysfb_init registers the framebuffer the firmware set up; the built-in driver binds it.
+    k.register_driver(FirmwareFbDriver(firmware))
+    fbdev = Device("platform", firmware + "-framebuffer.0",
+                   "/sys/devices/platform/%s-framebuffer.0" % firmware,
+                   resources=[(0, 0xC0000000, 0xC03E7FFF, IORESOURCE_MEM)])
+    with k.lock:
+        k.console.sysfb = fbdev.name
+    k.add_device(fbdev)
+    if native:
+        k.register_driver(bochs_drm())
+    return k
+
+
+MACHINES = {"standard": standard, "gpu": gpu,
+            "gpu-native": lambda sock=None: gpu(sock, native=True)}
