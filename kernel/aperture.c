@@ -10,8 +10,11 @@
  *     unregistered (only a bound fbdev/DRM driver registers an aperture);
  *   - for the primary device, vgacon is replaced by the dummy console.
  * Separately, moving any display device unbinds its host driver, which takes the driver's own
- * fbdev emulation (fbN whose device is the GPU) with it. An fbcon console loses its backing when
- * the last fbN goes. Nothing here comes back on its own: sysfb_disable() is one-way.
+ * fbdev emulation (fbN whose device is the GPU) with it. fbcon shows the consoles on the first
+ * registered fbN (the boot device's, with FRAMEBUFFER_CONSOLE_DETECT_PRIMARY): when that one goes,
+ * fbcon unbinds (fbcon_fb_unbind moves consoles only to an fbN another console already shows on),
+ * even though another GPU's fbN may remain. Nothing here comes back on its own: sysfb_disable() is
+ * one-way.
  *
  * When a fact is unknown (no /proc/iomem, zeroed addresses for unprivileged readers, unknown
  * kernel version) the answer errs towards "it goes": refusing a harmless assignment costs the user
@@ -430,12 +433,14 @@ static int fb_states_load(vk_root *root, fb_state **ret, size_t *ret_n)
 /* ---- fbN and vtconsoles ---- */
 
 /* fbN that go: those whose device is a departing firmware framebuffer, or the GPU itself (its
- * host driver's fbdev emulation leaves with the driver). Also counts every fbN with a device. */
+ * host driver's fbdev emulation leaves with the driver). *ret_console_fb_goes says whether the
+ * lowest-numbered fbN with a device, the one fbcon shows the consoles on, is among them. */
 static int fbdevs_collect(vk_root *root, const vk_device *gpu, const fb_state *fbs, size_t n_fbs,
-                          char ***fbdevs, size_t *ret_total)
+                          char ***fbdevs, bool *ret_console_fb_goes)
 {
         _cleanup_(strv_freep) char **names = NULL;
-        size_t total = 0;
+        long lowest = -1;
+        bool lowest_goes = false;
         int r;
 
         r = vk_sysfs_list(root->sysfs_fd, "class/graphics", &names);
@@ -455,7 +460,6 @@ static int fbdevs_collect(vk_root *root, const vk_device *gpu, const fb_state *f
                         continue; /* fbcon, or unregistered meanwhile */
                 if (r < 0)
                         return r;
-                total++;
 
                 bool goes = streq_ptr(target, gpu->syspath);
                 for (size_t i = 0; i < n_fbs && !goes; i++)
@@ -465,8 +469,14 @@ static int fbdevs_collect(vk_root *root, const vk_device *gpu, const fb_state *f
                         if (r < 0)
                                 return r;
                 }
+
+                long number = strtol(*n + 2, NULL, 10);
+                if (lowest < 0 || number < lowest) {
+                        lowest = number;
+                        lowest_goes = goes;
+                }
         }
-        *ret_total = total;
+        *ret_console_fb_goes = lowest_goes;
         return 0;
 }
 
@@ -641,7 +651,8 @@ int vk_aperture_check(vk_root *root, const vk_device *gpu, vk_aperture **ret)
 {
         _cleanup_(vk_aperture_freep) vk_aperture *a = NULL;
         fb_state *fbs = NULL;
-        size_t n_fbs = 0, total_fbdevs = 0;
+        size_t n_fbs = 0;
+        bool console_fb_goes = false;
         iomem_view iomem = {};
         int r;
 
@@ -675,15 +686,13 @@ int vk_aperture_check(vk_root *root, const vk_device *gpu, vk_aperture **ret)
                 iomem_view_done(&iomem);
         }
         if (r >= 0)
-                r = fbdevs_collect(root, gpu, fbs, n_fbs, &a->fbdevs, &total_fbdevs);
+                r = fbdevs_collect(root, gpu, fbs, n_fbs, &a->fbdevs, &console_fb_goes);
         fb_states_free(fbs, n_fbs);
         if (r < 0)
                 return r;
 
-        /* fbcon falls back to the dummy console only when no framebuffer is left to map to. */
-        size_t leaving = strv_length(a->fbdevs);
-        r = vtconsoles_collect(root, leaving > 0 && leaving == total_fbdevs, a->boot_vga,
-                               &a->vtconsoles);
+        /* The fbcon consoles go with the fbN they are shown on, whatever other fbN remain. */
+        r = vtconsoles_collect(root, console_fb_goes, a->boot_vga, &a->vtconsoles);
         if (r < 0)
                 return r;
 

@@ -425,6 +425,33 @@ static void test_native_driver_fb(void)
         env_free(&e);
 }
 
+/* Two GPUs on bochs-drm (fb0 on the boot VGA, fb1 on the secondary): the consoles are shown on
+ * fb0, so moving the boot VGA takes them off its display although fb1 remains; moving the
+ * secondary does not. */
+static void test_console_fb_of_boot_gpu(void)
+{
+        _cleanup_(vk_aperture_freep) vk_aperture *a = NULL, *b = NULL;
+        test_env e = {};
+
+        seabios_vesafb(&e);
+        fixture_unlink(e.f, "sys/class/graphics/fb0");
+        fb_add(e.f, 0, fixture_syspath(e.f, "0000:00:01.0"), "bochs-drmdrmfb");
+        fixture_pci(e.f, "0000:00:04.0 class=0x038000 driver=bochs-drm "
+                         "resource=0xe0000000-0xe0ffffff:0x42208");
+        fb_add(e.f, 1, fixture_syspath(e.f, "0000:00:04.0"), "bochs-drmdrmfb");
+
+        check(&e, "0000:00:01.0", &a);
+        assert_strv(a->fbdevs, (const char *const[]){"fb0", NULL});
+        assert_strv(a->vtconsoles, (const char *const[]){"vtcon1", NULL});
+        g_assert_true(a->removes_console);
+
+        check(&e, "0000:00:04.0", &b);
+        assert_strv(b->fbdevs, (const char *const[]){"fb1", NULL});
+        assert_strv(b->vtconsoles, none);
+        g_assert_false(b->removes_console);
+        env_free(&e);
+}
+
 /* SeaBIOS text mode: vgacon is the console; the boot VGA device takes it, a secondary does not. */
 static void test_vgacon(void)
 {
@@ -591,6 +618,7 @@ int main(int argc, char **argv)
         g_test_add_func("/aperture/6.12-parented-fb", test_612_parented_fb);
         g_test_add_func("/aperture/6.12-unparented-fb", test_612_unparented_fb);
         g_test_add_func("/aperture/native-driver-fb", test_native_driver_fb);
+        g_test_add_func("/aperture/console-fb-of-boot-gpu", test_console_fb_of_boot_gpu);
         g_test_add_func("/aperture/vgacon", test_vgacon);
         g_test_add_func("/aperture/firmware-fbs", test_firmware_fbs_list);
         g_test_add_func("/aperture/vtcon-list-bind", test_vtcon_list_and_bind);
