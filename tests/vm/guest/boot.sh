@@ -35,7 +35,10 @@ boot_start=$(date +%s.%N)
 
 mkdir -p /dev/pts && mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts || fail "mount devpts"
 mkdir -p /dev/shm && mount -t tmpfs -o mode=1777 tmpfs /dev/shm || fail "mount /dev/shm"
+# The host's /tmp and /var/tmp stay reachable under /run/vm-host: a checkout or build directory
+# that lives there (CI clones often do) is bound back in place once the job file names it.
 for d in /tmp /var/tmp; do
+        mkdir -p "/run/vm-host$d" && mount --bind "$d" "/run/vm-host$d" || fail "keep host $d"
         mount -t tmpfs -o mode=1777 tmpfs "$d" || fail "mount $d"
 done
 mount -t tmpfs -o mode=0755 tmpfs /sys/fs/cgroup 2>/dev/null || true
@@ -47,6 +50,14 @@ ln -sf /proc/self/fd/2 /dev/stderr
 # shellcheck source=/dev/null
 . "$results/job" || fail "cannot read the job file"
 export VM_SRCDIR VM_BUILDDIR VM_RESULTS="$results"
+for dir in "$VM_SRCDIR" "$VM_BUILDDIR"; do
+        case "$dir" in
+        /tmp/* | /var/tmp/*)
+                [ -e "$dir" ] && continue # already there through its parent
+                mkdir -p "$dir" && mount --bind "/run/vm-host$dir" "$dir" || fail "bind $dir"
+                ;;
+        esac
+done
 
 # The shared root is read-only; these directories get a tmpfs upper layer so the guest can add
 # users, bus policy, polkit actions and rules without touching the host.
