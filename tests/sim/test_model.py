@@ -77,6 +77,9 @@ class SimTestCase(unittest.TestCase):
         return self.write("sys/bus/pci/devices/%s/driver_override" % name, value)
 
     def listen(self):
+        # Events of the machine's construction are still queued: let them go (to nobody) first,
+        # so the listener sees only what the test does.
+        self.kernel.uevents.flush()
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.listener.bind(self.sock_path)
         self.listener.settimeout(2)
