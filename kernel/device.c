@@ -451,6 +451,14 @@ static int load_pci(loader *l, vk_device *d)
         return 0;
 }
 
+/* The VFIO core's child device, present from the end of a VFIO probe to the end of its remove. */
+static bool dir_has_vfio_dev(int dirfd)
+{
+        struct stat st;
+
+        return fstatat(dirfd, "vfio-dev", &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode);
+}
+
 int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
 {
         _cleanup_(vk_device_freep) vk_device *d = NULL;
@@ -476,9 +484,15 @@ int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
 
         loader l = {.root = root, .id = id, .syspath = d->syspath, .fd = fd};
 
-        if ((r = load_optional_link(&l, "driver", &d->driver)) < 0 ||
-            (r = load_optional_string(&l, "driver_override", &d->driver_override)) < 0 ||
-            (r = load_optional_link(&l, "iommu_group", &group)) < 0 ||
+        r = load_optional_link(&l, "driver", &d->driver);
+        if (r < 0)
+                return r;
+        d->unbinding = !d->driver && dir_has_vfio_dev(fd);
+        /* While unbinding, driver_override_show would wait for the device lock (6.1). */
+        if (!d->unbinding &&
+            (r = load_optional_string(&l, "driver_override", &d->driver_override)) < 0)
+                return r;
+        if ((r = load_optional_link(&l, "iommu_group", &group)) < 0 ||
             (r = load_optional_string(&l, "modalias", &d->modalias)) < 0)
                 return r;
         override_normalize(&d->driver_override);
@@ -546,10 +560,41 @@ int vk_device_read_driver(vk_root *root, const vk_device_id *id, char **ret)
         return read_one(root, id, "driver", vk_sysfs_read_link_name, ret);
 }
 
+int vk_device_unbinding(vk_root *root, const vk_device_id *id)
+{
+        char path[sizeof("bus//devices/") + 16 + VK_NAME_MAX];
+        _cleanup_(closep) int fd = -EBADF;
+        struct stat st;
+        int r;
+
+        if (!root)
+                return -EINVAL;
+        r = vk_device_bus_path(id, path, sizeof(path));
+        if (r < 0)
+                return r;
+        fd = openat(root->sysfs_fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+        if (fstatat(fd, "driver", &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                return 0;
+        if (errno != ENOENT)
+                return -errno;
+        return dir_has_vfio_dev(fd);
+}
+
 int vk_device_read_override(vk_root *root, const vk_device_id *id, char **ret)
 {
         char *override = NULL;
-        int r = read_one(root, id, "driver_override", vk_sysfs_read, &override);
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = vk_device_unbinding(root, id);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return -EBUSY;
+        r = read_one(root, id, "driver_override", vk_sysfs_read, &override);
         if (r < 0)
                 return r;
         override_normalize(&override);

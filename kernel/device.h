@@ -59,7 +59,9 @@ typedef struct vk_device {
         char *syspath; /* relative to sysfs root: "devices/pci0000:00/0000:00:02.0/..." */
         uint32_t vendor, device, class_code, subsystem_vendor, subsystem_device;
         char *driver;          /* NULL when unbound */
-        char *driver_override; /* NULL when the kernel says "(null)" */
+        char *driver_override; /* NULL when the kernel says "(null)", or not read (unbinding) */
+        bool unbinding;        /* inside a VFIO driver's remove: see vk_device_unbinding(); the
+                                  override was not read */
         int iommu_group;       /* -1 without a group */
         int boot_vga;          /* -1 when the attribute is absent */
         char *modalias;
@@ -83,8 +85,19 @@ int vk_device_bus_path(const vk_device_id *id, char *buf, size_t size);
 
 /* Current driver name only (cheap re-read of the "driver" link); *ret = NULL when unbound. */
 int vk_device_read_driver(vk_root *root, const vk_device_id *id, char **ret);
-/* Current override only; *ret = NULL for "(null)". */
+/* Current override only; *ret = NULL for "(null)". -EBUSY while vk_device_unbinding() says so:
+ * the read would wait for the device lock (6.1 takes it in driver_override_show). */
 int vk_device_read_override(vk_root *root, const vk_device_id *id, char **ret);
+
+/*
+ * Is an unbind of this device from a VFIO driver in progress, by anyone? The driver core removes
+ * the "driver" link before drv->remove runs, and the VFIO core removes the device's
+ * "vfio-dev/vfioN" child (present while bound to a VFIO driver, since 6.1) only at the end of
+ * that remove, after every device fd was closed. No driver link but a vfio-dev child therefore
+ * means the unbinding thread holds the device lock, possibly for as long as a program keeps a
+ * device fd open. Reads only the two links, never a locked attribute. 1 yes, 0 no, -ENODEV gone.
+ */
+int vk_device_unbinding(vk_root *root, const vk_device_id *id);
 
 /* Parses a PCI "resource" file into memory BARs (flags & IORESOURCE_MEM). */
 int vk_parse_resource(const char *text, vk_bar *bars, size_t max, size_t *ret_n);

@@ -387,6 +387,55 @@ static void test_load_missing_attributes(ctx *c, gconstpointer data)
         g_assert_cmpuint(d->n_bars, ==, 0);
 }
 
+/*
+ * vfio-pci's remove blocked on an open device fd: the driver link is gone, the vfio-dev child
+ * still there. driver_override is then a directory here, so any read of it fails the load: the
+ * device lock the unbind holds is never waited for.
+ */
+static void test_load_unbinding(ctx *c, gconstpointer data)
+{
+        _cleanup_(vk_device_freep) vk_device *d = NULL, *bound = NULL, *plain = NULL;
+        const char *dir = "sys/devices/pci0000:00/0000:05:00.0";
+        char *override = (char *)0x1;
+        vk_device_id id;
+
+        fixture_pci(c->f, "0000:05:00.0 vendor=0x8086 device=0x10d3 group=15 override=vfio-pci");
+        g_assert_cmpint(resolve(c, "0000:05:00.0", &id), ==, 0);
+        g_assert_cmpint(vk_device_unbinding(c->root, &id), ==, 0); /* no vfio-dev: plain unbound */
+        g_assert_cmpint(vk_device_load(c->root, &id, &plain), ==, 0);
+        g_assert_false(plain->unbinding);
+        g_assert_cmpstr(plain->driver_override, ==, "vfio-pci");
+
+        fixture_mkdir(c->f, "sys/devices/pci0000:00/0000:05:00.0/vfio-dev/vfio0");
+        fixture_unlink(c->f, "sys/devices/pci0000:00/0000:05:00.0/driver_override");
+        fixture_mkdir(c->f, "sys/devices/pci0000:00/0000:05:00.0/driver_override");
+        g_assert_cmpint(vk_device_unbinding(c->root, &id), ==, 1);
+        g_assert_cmpint(vk_device_load(c->root, &id, &d), ==, 0);
+        g_assert_true(d->unbinding);
+        g_assert_null(d->driver);
+        g_assert_null(d->driver_override);
+        g_assert_cmphex(d->device, ==, 0x10d3);
+        g_assert_cmpint(d->iommu_group, ==, 15);
+        g_assert_cmpint(vk_device_read_override(c->root, &id, &override), ==, -EBUSY);
+        g_assert_true(override == (char *)0x1);
+
+        /* Bound to vfio-pci (driver link and vfio-dev): not unbinding, the override is read. */
+        fixture_driver(c->f, "pci", "vfio-pci");
+        g_autofree char *link = g_strdup_printf("%s/driver", dir);
+        fixture_symlink(c->f, link, "../../../bus/pci/drivers/vfio-pci");
+        g_autofree char *attr = g_strdup_printf("%s/driver_override", dir);
+        fixture_unlink(c->f, attr);
+        fixture_write(c->f, attr, "vfio-pci\n");
+        g_assert_cmpint(vk_device_unbinding(c->root, &id), ==, 0);
+        g_assert_cmpint(vk_device_load(c->root, &id, &bound), ==, 0);
+        g_assert_false(bound->unbinding);
+        g_assert_cmpstr(bound->driver, ==, "vfio-pci");
+        g_assert_cmpstr(bound->driver_override, ==, "vfio-pci");
+
+        fixture_unlink(c->f, "sys/bus/pci/devices/0000:05:00.0");
+        g_assert_cmpint(vk_device_unbinding(c->root, &id), ==, -ENODEV);
+}
+
 static void test_load_malformed_attribute(ctx *c, gconstpointer data)
 {
         vk_device *d = (vk_device *)0x1;
@@ -693,6 +742,7 @@ int main(int argc, char **argv)
         T("/device/load/missing-attributes", test_load_missing_attributes);
         T("/device/load/malformed-attribute", test_load_malformed_attribute);
         T("/device/load/bridges", test_load_bridges);
+        T("/device/load/unbinding", test_load_unbinding);
         T("/device/load/platform", test_load_platform);
         T("/device/load/gone", test_load_gone);
         T("/device/load/vanish-early", test_vanish_early);
