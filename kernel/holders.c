@@ -144,11 +144,43 @@ static size_t split_fields(const char *line, size_t len, const char **f, size_t 
         return k;
 }
 
+static void mount_done(vk_mount *m)
+{
+        free(m->mount_point);
+        free(m->fstype);
+        free(m->source);
+}
+
 void vk_mount_list_free(vk_mount *l, size_t n)
 {
         for (size_t i = 0; l && i < n; i++)
-                free(l[i].mount_point);
+                mount_done(&l[i]);
         free(l);
+}
+
+/* After the mount options come optional fields ("shared:1", any number), a lone "-", then the
+ * filesystem type and the mount source. Finds those two in `rest`; false when the line has no such
+ * tail. */
+static bool find_type_and_source(const char *rest, size_t len, const char **f, size_t *fl)
+{
+        const char *sep = NULL;
+
+        for (size_t i = 0; i < len;) {
+                size_t start = i;
+                while (i < len && rest[i] != ' ')
+                        i++;
+                if (i - start == 1 && rest[start] == '-') {
+                        sep = rest + i;
+                        break;
+                }
+                i++;
+        }
+        if (!sep || (size_t)(sep - rest) >= len)
+                return false;
+        sep++;
+        if (split_fields(sep, len - (size_t)(sep - rest), f, fl, 2) < 2)
+                return false;
+        return fl[0] > 0 && fl[1] > 0;
 }
 
 int vk_parse_mountinfo(const char *text, vk_mount **ret, size_t *ret_n)
@@ -160,12 +192,13 @@ int vk_parse_mountinfo(const char *text, vk_mount **ret, size_t *ret_n)
                 return -EINVAL;
 
         /* "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw": field 3 is the
-         * device, field 5 the mount point. Lines that do not have that shape are skipped. */
+         * device, field 5 the mount point, then after "-" the type and the source. Lines that do
+         * not have that shape are skipped. */
         for (const char *p = text; *p && n < MOUNTS_MAX;) {
                 const char *nl = strchr(p, '\n');
                 size_t len = nl ? (size_t)(nl - p) : strlen(p);
-                const char *f[5];
-                size_t fl[5];
+                const char *f[6], *tail[2];
+                size_t fl[6], taill[2];
                 unsigned major, minor;
 
                 const char *line = p;
@@ -173,16 +206,27 @@ int vk_parse_mountinfo(const char *text, vk_mount **ret, size_t *ret_n)
                 if (*p == '\n')
                         p++;
 
-                if (split_fields(line, len, f, fl, 5) < 5 || fl[4] == 0)
+                if (split_fields(line, len, f, fl, 6) < 6 || fl[4] == 0)
                         continue;
                 const char *colon = memchr(f[2], ':', fl[2]);
                 if (!colon || !parse_unsigned(f[2], (size_t)(colon - f[2]), &major) ||
                     !parse_unsigned(colon + 1, fl[2] - (size_t)(colon + 1 - f[2]), &minor))
                         continue;
+                /* The optional fields begin after the mount options. */
+                const char *rest = f[5] + fl[5];
+                if (!find_type_and_source(rest, (size_t)(line + len - rest), tail, taill))
+                        continue;
 
-                char *mp = unescape_field(f[4], fl[4]);
-                if (!mp) {
-                        if (errno == EINVAL)
+                vk_mount m = {.major = major, .minor = minor};
+                m.mount_point = unescape_field(f[4], fl[4]);
+                if (m.mount_point)
+                        m.fstype = unescape_field(tail[0], taill[0]);
+                if (m.fstype)
+                        m.source = unescape_field(tail[1], taill[1]);
+                if (!m.source) {
+                        bool bad = errno == EINVAL;
+                        mount_done(&m);
+                        if (bad)
                                 continue;
                         vk_mount_list_free(l, n);
                         return -ENOMEM;
@@ -191,14 +235,14 @@ int vk_parse_mountinfo(const char *text, vk_mount **ret, size_t *ret_n)
                         size_t na = allocated ? allocated * 2 : 32;
                         vk_mount *nl_ = realloc(l, na * sizeof(*l));
                         if (!nl_) {
-                                free(mp);
+                                mount_done(&m);
                                 vk_mount_list_free(l, n);
                                 return -ENOMEM;
                         }
                         l = nl_;
                         allocated = na;
                 }
-                l[n++] = (vk_mount){.major = major, .minor = minor, .mount_point = mp};
+                l[n++] = m;
         }
 
         *ret = l;
@@ -374,6 +418,122 @@ static int check_block(scan *s, const char *path, const char *name, const char *
         return 0;
 }
 
+/* A share's tag as a virtio attribute shows it. 9pnet_virtio on 6.1 ends mount_tag with a NUL
+ * instead of a newline, which vk_sysfs_read refuses; either ending is dropped here. */
+static int read_tag(int dirfd, const char *path, char **ret)
+{
+        _cleanup_(closep) int fd = -EBADF;
+        _cleanup_(freep) char *buf = NULL;
+        size_t n = 0;
+
+        fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        buf = malloc(VK_SYSFS_ATTR_MAX + 2);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, buf + n, VK_SYSFS_ATTR_MAX + 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t)k;
+                if (n > VK_SYSFS_ATTR_MAX)
+                        return -EFBIG;
+        }
+        if (n > 0 && buf[n - 1] == '\0')
+                n--;
+        if (n > 0 && buf[n - 1] == '\n')
+                n--;
+        if (n == 0 || memchr(buf, '\0', n))
+                return -EBADMSG;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* A share is in use while a mount of its type names its tag as the source. */
+static int check_share(scan *s, const char *fstype, const char *what, const char *tag)
+{
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                if (!streq(s->mounts[i].fstype, fstype) || !streq(s->mounts[i].source, tag))
+                        continue;
+                int r = add_reason(s, "%s share %s is mounted on %s", what, tag,
+                                   s->mounts[i].mount_point);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/*
+ * virtiofs keeps its tag away from the virtio device: since 6.10 each instance has
+ * fs/virtiofs/<n>/{tag,device}, device linking back to the virtio device ("../../../devices/...").
+ * Older kernels show no tag anywhere in sysfs, so there is nothing to match against.
+ */
+static int check_virtiofs(scan *s, const char *path)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r;
+
+        int fd = openat(s->root->sysfs_fd, "fs/virtiofs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                _cleanup_(freep) char *tag = NULL;
+                char p[PATH_MAX], target[PATH_MAX];
+
+                if (de->d_name[0] == '.' || !valid_kernel_name(de->d_name))
+                        continue;
+                snprintf(p, sizeof(p), "%s/device", de->d_name);
+                ssize_t k = readlinkat(fd, p, target, sizeof(target) - 1);
+                if (k < 0) {
+                        if (errno == ENOENT || errno == EINVAL)
+                                continue; /* going away, or a future non-device entry */
+                        return -errno;
+                }
+                target[k] = 0;
+                /* <n>/device sits three levels below the sysfs root. */
+                if (strncmp(target, "../../../", 9) != 0 || !streq(target + 9, path))
+                        continue;
+                snprintf(p, sizeof(p), "%s/tag", de->d_name);
+                r = read_tag(fd, p, &tag);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                r = check_share(s, "virtiofs", "virtiofs", tag);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* A virtio device below a PCI (or MMIO) transport: a 9p or virtiofs share may be mounted from it.
+ */
+static int check_virtio(scan *s, int dirfd, const char *path)
+{
+        _cleanup_(freep) char *tag = NULL;
+        int r;
+
+        r = read_tag(dirfd, "mount_tag", &tag);
+        if (r >= 0)
+                r = check_share(s, "9p", "virtio-9p", tag);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        return check_virtiofs(s, path);
+}
+
 /* A class device found under the device: decide by its subsystem what "in use" means. */
 static int classify(scan *s, int dirfd, const char *path, const char *name)
 {
@@ -391,6 +551,8 @@ static int classify(scan *s, int dirfd, const char *path, const char *name)
                 bool used = false;
                 return check_block(s, path, name, NULL, 0, &used);
         }
+        if (streq(subsystem, "virtio"))
+                return check_virtio(s, dirfd, path);
         if (streq(subsystem, "net")) {
                 uint32_t v;
                 r = vk_sysfs_read(dirfd, "flags", &flags);

@@ -9,17 +9,21 @@
  *   "network interface enp3s0 is up"
  *   "/dev/dri/card1 is open (pid 1234, Xorg)"
  * Sources: the device's block children, their partitions and holders (dm, md) against
- * proc/self/mountinfo and proc/swaps; net children's flags; proc/<pid>/fd links to the device's
- * drm, graphics and block nodes. Returns the number of reasons (0: nobody) with *ret_reasons always
- * allocated, or -errno when a source could not be read in full (never a guess).
+ * proc/self/mountinfo and proc/swaps; virtio children that carry a mounted 9p or virtiofs share
+ * ("virtio-9p share hostroot is mounted on /"); net children's flags; proc/<pid>/fd links to the
+ * device's drm, graphics and block nodes. Returns the number of reasons (0: nobody) with
+ * *ret_reasons always allocated, or -errno when a source could not be read in full (never a guess).
  */
 int vk_holders_find(vk_root *root, const vk_device *dev, char ***ret_reasons);
 
 /* Parsers, fuzzed on their own. */
-/* mountinfo: collects "major:minor" -> mount point pairs. */
+/* mountinfo: collects "major:minor" -> mount point pairs, with the filesystem type and the mount
+ * source ("9p", "hostroot"): a share's mount has no block device, its source is the share's tag.
+ * Lines without the "- fstype source" tail are skipped. */
 typedef struct vk_mount {
         unsigned major, minor;
         char *mount_point;
+        char *fstype, *source;
 } vk_mount;
 int vk_parse_mountinfo(const char *text, vk_mount **ret, size_t *ret_n);
 void vk_mount_list_free(vk_mount *l, size_t n);

@@ -21,11 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (vk_parse_mountinfo(s, &m, &n) == 0) {
                 for (size_t i = 0; i < n; i++) {
-                        /* An unescaped mount point is never longer than its escaped form and
-                         * never empty. */
-                        if (!m[i].mount_point || !m[i].mount_point[0] ||
-                            strlen(m[i].mount_point) > size)
-                                abort();
+                        /* An unescaped field is never longer than its escaped form and never
+                         * empty; every entry has all three. */
+                        const char *fields[] = {m[i].mount_point, m[i].fstype, m[i].source};
+                        for (size_t k = 0; k < 3; k++)
+                                if (!fields[k] || !fields[k][0] || strlen(fields[k]) > size)
+                                        abort();
                 }
                 vk_mount_list_free(m, n);
         } else if (n != SIZE_MAX || m != (vk_mount *)&size) {

@@ -270,6 +270,122 @@ static void test_open_drm_nodes(void)
         env_free(&e);
 }
 
+#define VIRTIO "0000:00:1e.0"
+
+/* A virtio-pci transport with its virtio device below, as QEMU's -virtfs gives it: virtio3 on
+ * bus virtio, bound to 9pnet_virtio, which adds mount_tag. `tag` is written as the attribute's
+ * bytes (6.1 ends it with a NUL); NULL leaves mount_tag out. Returns virtio3's syspath. */
+static char *virtio_add(fixture *f, const char *tag, size_t tag_len)
+{
+        fixture_pci(f, VIRTIO " vendor=0x1af4 device=0x1009 class=0x000200 driver=virtio-pci");
+        char *vdev = under(f, VIRTIO, "virtio3");
+        g_autofree char *dir = g_strconcat("sys/", vdev, NULL);
+        g_autofree char *uevent = g_strconcat(dir, "/uevent", NULL);
+        g_autofree char *sub = g_strconcat(dir, "/subsystem", NULL);
+        g_autofree char *drv = g_strconcat(dir, "/driver", NULL);
+
+        fixture_write(f, uevent, "DRIVER=9pnet_virtio\n");
+        link_rel(f, sub, "sys/bus/virtio");
+        link_rel(f, drv, "sys/bus/virtio/drivers/9pnet_virtio");
+        if (tag) {
+                g_autofree char *p = g_strdup_printf("%s/%s/mount_tag", fixture_prefix(f), dir);
+                g_assert_true(g_file_set_contents(p, tag, (gssize)tag_len, NULL));
+        }
+        return vdev;
+}
+
+static const char mountinfo_9p[] =
+    "22 1 0:21 / / rw,relatime shared:1 - 9p hostroot rw,trans=virtio,version=9p2000.L\n"
+    "23 22 0:22 / /proc rw,nosuid shared:12 - proc proc rw\n"
+    "24 22 0:23 / /srv rw,relatime shared:13 - 9p hostroot rw,trans=virtio\n";
+
+static void test_virtio_9p_mounted(void)
+{
+        test_env e = {.f = fixture_new()};
+        /* As 6.1 shows it: the tag and a NUL, no newline. */
+        g_autofree _unused_ char *vdev = virtio_add(e.f, "hostroot", sizeof("hostroot"));
+
+        fixture_write(e.f, "proc/self/mountinfo", mountinfo_9p);
+        g_assert_cmpint(find(&e, VIRTIO), ==, 2);
+        assert_reasons(&e, (const char *const[]){
+                               "virtio-9p share hostroot is mounted on /",
+                               "virtio-9p share hostroot is mounted on /srv",
+                               NULL,
+                           });
+
+        /* A newline-terminated tag matches too. */
+        g_autofree char *p = g_strdup_printf("%s/sys/%s/mount_tag", fixture_prefix(e.f), vdev);
+        g_assert_true(g_file_set_contents(p, "hostroot\n", -1, NULL));
+        fixture_write(e.f, "proc/self/mountinfo",
+                      "24 22 0:23 / /srv rw,relatime shared:13 - 9p hostroot rw,trans=virtio\n");
+        g_assert_cmpint(find(&e, VIRTIO), ==, 1);
+        assert_reasons(&e,
+                       (const char *const[]){"virtio-9p share hostroot is mounted on /srv", NULL});
+        env_free(&e);
+}
+
+/* The share exists but nothing mounts it; another share, a non-9p source of the same name and
+ * a device without mount_tag are no users either. */
+static void test_virtio_9p_not_mounted(void)
+{
+        test_env e = {.f = fixture_new()};
+        g_autofree char *vdev = virtio_add(e.f, "hostroot", sizeof("hostroot"));
+
+        fixture_write(e.f, "proc/self/mountinfo", "");
+        g_assert_cmpint(find(&e, VIRTIO), ==, 0);
+        assert_reasons(&e, (const char *const[]){NULL});
+
+        fixture_write(e.f, "proc/self/mountinfo",
+                      "22 1 0:21 / / rw - 9p otherroot rw,trans=virtio\n"
+                      "23 22 0:22 / /mnt rw - tmpfs hostroot rw\n"
+                      "24 22 0:23 / /x rw - virtiofs hostroot rw\n");
+        g_assert_cmpint(find(&e, VIRTIO), ==, 0);
+
+        g_autofree char *tag = g_strdup_printf("sys/%s/mount_tag", vdev);
+        fixture_unlink(e.f, tag);
+        fixture_write(e.f, "proc/self/mountinfo", mountinfo_9p);
+        g_assert_cmpint(find(&e, VIRTIO), ==, 0);
+        env_free(&e);
+}
+
+/* A mount_tag that is not text cannot be matched: the check fails instead of answering "free". */
+static void test_virtio_9p_bad_tag(void)
+{
+        test_env e = {.f = fixture_new()};
+        g_autofree _unused_ char *vdev = virtio_add(e.f, "host\0root", sizeof("host\0root"));
+
+        fixture_write(e.f, "proc/self/mountinfo", mountinfo_9p);
+        g_assert_cmpint(find(&e, VIRTIO), ==, -EBADMSG);
+        env_free(&e);
+}
+
+/* virtiofs (6.10+): fs/virtiofs/<n>/tag names the share, <n>/device links to the virtio device. */
+static void test_virtiofs_mounted(void)
+{
+        test_env e = {.f = fixture_new()};
+        g_autofree char *vdev = virtio_add(e.f, NULL, 0);
+        /* The kernel's link is relative to the sysfs root: "../../../devices/...". */
+        g_autofree char *to = g_strconcat("../../../", vdev, NULL);
+
+        fixture_write(e.f, "sys/fs/virtiofs/0/tag", "myfs\n");
+        fixture_symlink(e.f, "sys/fs/virtiofs/0/device", to);
+        /* Another instance on another device with the same mount. */
+        fixture_write(e.f, "sys/fs/virtiofs/1/tag", "other\n");
+        fixture_symlink(e.f, "sys/fs/virtiofs/1/device",
+                        "../../../devices/pci0000:00/0000:00:1f.0/virtio4");
+        fixture_write(e.f, "proc/self/mountinfo",
+                      "22 1 0:21 / /data rw shared:1 - virtiofs myfs rw\n"
+                      "23 1 0:22 / /other rw shared:2 - virtiofs other rw\n"
+                      "24 1 0:23 / /p9 rw shared:3 - 9p myfs rw\n");
+
+        g_assert_cmpint(find(&e, VIRTIO), ==, 1);
+        assert_reasons(&e, (const char *const[]){"virtiofs share myfs is mounted on /data", NULL});
+
+        fixture_write(e.f, "proc/self/mountinfo", "23 1 0:22 / /other rw - virtiofs other rw\n");
+        g_assert_cmpint(find(&e, VIRTIO), ==, 0);
+        env_free(&e);
+}
+
 /* A fixture without proc: no mount, swap or open-file reasons, and no error. */
 static void test_missing_proc(void)
 {
@@ -345,20 +461,35 @@ static void test_parse_mountinfo(void)
                             "33 22 1:99999999999 / /z rw - tmpfs tmpfs rw\n"
                             "34 22 8:1 / /nul\\000 rw - ext4 /dev/sda1 rw\n"
                             "35 22 8:2 / /odd\\9\\07 rw - ext4 /dev/sda2 rw\n"
-                            "36 22 4294967295:0 / /last";
+                            /* No "- type source" tail, or an incomplete one. */
+                            "37 22 8:3 / /notail rw shared:1\n"
+                            "38 22 8:4 / /nosource rw - ext4\n"
+                            "39 22 8:5 / /nosep rw shared:1 ext4 /dev/sda5 rw\n"
+                            "40 22 0:40 / /mnt/host\\040dir rw,relatime shared:5 master:2 - 9p "
+                            "host\\040root rw,trans=virtio\n"
+                            "36 22 4294967295:0 / /last rw - ext4 /dev/x rw";
 
         g_assert_cmpint(vk_parse_mountinfo(text, &m, &n), ==, 0);
-        g_assert_cmpuint(n, ==, 4);
+        g_assert_cmpuint(n, ==, 5);
         g_assert_cmpuint(m[0].major, ==, 254);
         g_assert_cmpuint(m[0].minor, ==, 0);
         g_assert_cmpstr(m[0].mount_point, ==, "/");
+        g_assert_cmpstr(m[0].fstype, ==, "ext4");
+        g_assert_cmpstr(m[0].source, ==, "/dev/mapper/vg-root");
         g_assert_cmpuint(m[1].major, ==, 259);
         g_assert_cmpuint(m[1].minor, ==, 1);
         g_assert_cmpstr(m[1].mount_point, ==, "/a b\\c\nd");
+        g_assert_cmpstr(m[1].fstype, ==, "vfat");
+        g_assert_cmpstr(m[1].source, ==, "/dev/nvme0n1p1");
         /* Backslashes that are not an escape stay as they are. */
         g_assert_cmpstr(m[2].mount_point, ==, "/odd\\9\\07");
-        g_assert_cmpuint(m[3].major, ==, 4294967295u);
-        g_assert_cmpstr(m[3].mount_point, ==, "/last");
+        /* Several optional fields; the source is unescaped like the mount point. */
+        g_assert_cmpstr(m[3].mount_point, ==, "/mnt/host dir");
+        g_assert_cmpstr(m[3].fstype, ==, "9p");
+        g_assert_cmpstr(m[3].source, ==, "host root");
+        g_assert_cmpuint(m[4].major, ==, 4294967295u);
+        g_assert_cmpstr(m[4].mount_point, ==, "/last");
+        g_assert_cmpstr(m[4].source, ==, "/dev/x");
         vk_mount_list_free(m, n);
 
         g_assert_cmpint(vk_parse_mountinfo("", &m, &n), ==, 0);
@@ -395,6 +526,10 @@ int main(int argc, char **argv)
         g_test_add_func("/holders/block-nested-holders", test_block_nested_holders);
         g_test_add_func("/holders/net-up-and-down", test_net_up_and_down);
         g_test_add_func("/holders/open-drm-nodes", test_open_drm_nodes);
+        g_test_add_func("/holders/virtio-9p-mounted", test_virtio_9p_mounted);
+        g_test_add_func("/holders/virtio-9p-not-mounted", test_virtio_9p_not_mounted);
+        g_test_add_func("/holders/virtio-9p-bad-tag", test_virtio_9p_bad_tag);
+        g_test_add_func("/holders/virtiofs-mounted", test_virtiofs_mounted);
         g_test_add_func("/holders/missing-proc", test_missing_proc);
         g_test_add_func("/holders/idle-device", test_idle_device);
         g_test_add_func("/holders/links-not-followed", test_links_not_followed);
