@@ -215,7 +215,8 @@ int group_stall_reason(manager *m, int group, char **ret_reason)
         for (size_t i = 0; i < n; i++)
                 if (engine_device_stalled(m->engine, &ids[i])) {
                         if (asprintf(ret_reason,
-                                     "%s: an earlier unbind is still blocked in the kernel",
+                                     "an unbind of %s is still waiting for a program to close "
+                                     "its VFIO device fd",
                                      ids[i].name) < 0)
                                 return -ENOMEM;
                         return 1;
@@ -255,6 +256,7 @@ static int device_load_stalled(manager *m, const vk_device_id *id, vk_device **r
                 return -ENOMEM;
         d->id = *id;
         d->boot_vga = d->numvfs = d->totalvfs = -1;
+        d->unbinding = true;
 
         r = vk_device_bus_path(id, path, sizeof(path));
         if (r < 0)
@@ -455,6 +457,9 @@ static const char *device_state(manager *m, const vk_device *d)
 
         if (l)
                 return lease_state_to_string(l->state);
+        /* Still inside the VFIO driver's remove, whoever started the unbind. */
+        if (d->unbinding)
+                return "releasing";
         if (d->driver_override && vk_driver_is_vfio(d->driver_override))
                 return "reserved";
         return "host";

@@ -51,6 +51,9 @@ struct engine {
         size_t n_unreadable;
         engine_resumed_t resumed;
         void *resumed_userdata;
+        int *deferred; /* groups left half-way back while someone else's unbind holds a member */
+        size_t n_deferred;
+        sd_event_source *deferred_timer;
 };
 
 /* engine.c */
@@ -65,6 +68,11 @@ void engine_drop_record(engine *e, record *r); /* removes from the list and free
 /* Busy for anyone but self: a record, a transaction other than self, an unreadable record.
  * *ret_why (optional) is a static phrase for messages. */
 bool engine_group_busy_other(engine *e, int group, const transaction *self, const char **ret_why);
+/* Startup recovery could not finish group's way back because a member's unbind, started by
+ * someone else (another tool, or the worker of a vfiod that was killed), is still blocked in the
+ * kernel. No job of ours will report its end, so the engine looks again periodically and
+ * finishes the way back once the kernel let go of every member. */
+int engine_defer_group(engine *e, int group);
 /* Hands a running unbind job over to the engine (reference taken). */
 int engine_stall(engine *e, const vk_device_id *id, vk_unbind_job *job, bool probe_after);
 

@@ -184,6 +184,8 @@ engine *engine_free(engine *e)
                 e->stalled = s->next;
                 stalled_free(s);
         }
+        sd_event_source_disable_unref(e->deferred_timer);
+        free(e->deferred);
         window_reset_all(e);
         for (size_t i = 0; i < e->n_records; i++)
                 record_free(e->records[i]);
@@ -301,7 +303,9 @@ bool engine_device_stalled(engine *e, const vk_device_id *id)
         for (stalled_unbind *s = e->stalled; s; s = s->next)
                 if (s->id.bus == id->bus && streq(s->id.name, id->name))
                         return true;
-        return false;
+        /* An unbind someone else started (another tool, or the worker of a vfiod that was
+         * killed) holds the device lock just the same. */
+        return vk_device_unbinding(e->root, id) > 0;
 }
 
 void engine_set_resumed_handler(engine *e, engine_resumed_t handler, void *userdata)
@@ -346,6 +350,76 @@ static void resume_returning(engine *e, const vk_device_id *id)
                         log_warning("group %d: cannot resume its return to the host", r->a.group);
                 return;
         }
+}
+
+/* How often a deferred group is looked at again: the kernel sends no event while a device
+ * waits in its driver's remove, and the check is two lookups per member. */
+#define DEFERRED_RECHECK_USEC (250 * 1000)
+
+static bool record_member_stalled(engine *e, const record *r)
+{
+        for (size_t i = 0; i < r->n_members; i++)
+                if (engine_device_stalled(e, &r->members[i].id))
+                        return true;
+        return false;
+}
+
+static int on_deferred_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        engine *e = userdata;
+        size_t kept = 0;
+
+        for (size_t i = 0; i < e->n_deferred; i++) {
+                record *r = engine_find_record(e, e->deferred[i]);
+
+                if (!r || !r->returning || r->n_members == 0)
+                        continue; /* finished meanwhile (a release by a client) */
+                if (group_has_transaction(e, r->a.group, NULL) || record_member_stalled(e, r)) {
+                        e->deferred[kept++] = e->deferred[i];
+                        continue;
+                }
+                log_info("group %d: the kernel let go; finishing its way back to the host",
+                         r->a.group);
+                if (engine_release(e, &r->members[0].id, 0, resume_done, e, NULL) < 0)
+                        log_warning("group %d: cannot resume its return to the host", r->a.group);
+        }
+        e->n_deferred = kept;
+        if (kept > 0) {
+                (void)sd_event_source_set_time_relative(source, DEFERRED_RECHECK_USEC);
+                (void)sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+int engine_defer_group(engine *e, int group)
+{
+        int *l;
+        int r;
+
+        for (size_t i = 0; i < e->n_deferred; i++)
+                if (e->deferred[i] == group)
+                        return 0;
+        l = realloc(e->deferred, sizeof(int) * (e->n_deferred + 1));
+        if (!l)
+                return -ENOMEM;
+        e->deferred = l;
+        e->deferred[e->n_deferred++] = group;
+
+        if (!e->deferred_timer) {
+                r = sd_event_add_time_relative(e->event, &e->deferred_timer, CLOCK_MONOTONIC,
+                                               DEFERRED_RECHECK_USEC, 0, on_deferred_timer, e);
+                if (r < 0) {
+                        e->n_deferred--;
+                        return r;
+                }
+                return 0;
+        }
+        r = sd_event_source_set_time_relative(e->deferred_timer, DEFERRED_RECHECK_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(e->deferred_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                e->n_deferred--;
+        return r;
 }
 
 static int on_stalled_done(sd_event_source *source, int fd, uint32_t revents, void *userdata)

@@ -307,7 +307,9 @@ static int check_member(builder *b, const vk_member *m, const assign_options *o)
         }
         if (engine_device_stalled(b->e, &d->id)) {
                 r = add_blocker(b, ENGINE_BUSY,
-                                "%s: an earlier unbind is still blocked in the kernel", d->id.name);
+                                "an unbind of %s is still waiting for a program to close its "
+                                "VFIO device fd",
+                                d->id.name);
                 if (r < 0)
                         return r;
         }
@@ -526,7 +528,9 @@ int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const
 
         if (stalled)
                 r = add_blocker(&b, ENGINE_BUSY,
-                                "%s: an earlier unbind is still blocked in the kernel", id->name);
+                                "an unbind of %s is still waiting for a program to close its VFIO "
+                                "device fd",
+                                id->name);
         else
                 r = plan_device(&b, d, self, o);
         if (r >= 0)

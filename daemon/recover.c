@@ -273,6 +273,17 @@ static int recover_returning(engine *e, record *r)
         if (ours_left) {
                 log_warning("group %d: the interrupted %s: %s", r->a.group, interrupted(r, false),
                             incomplete ? incomplete : "drivers_autoprobe");
+                /* Startup does not wait for an unbind nobody here started: finish later. */
+                for (size_t i = 0; i < r->n_members; i++)
+                        if (engine_device_stalled(e, &r->members[i].id)) {
+                                k = engine_defer_group(e, r->a.group);
+                                if (k < 0)
+                                        log_error_errno(k,
+                                                        "group %d: cannot watch its pending "
+                                                        "unbind: %m",
+                                                        r->a.group);
+                                break;
+                        }
                 return 0; /* keep the record */
         }
         if (incomplete)

@@ -546,7 +546,8 @@ static void test_hung_unbind_times_out(void)
         /* Planning does not even read it (the kernel holds its device lock). */
         g_assert_cmpint(engine_plan(v.e, &id, &o, &p, &f), ==, 0);
         g_assert_cmpstr(p->blockers[0], ==,
-                        DEV ": an earlier unbind is still blocked in the kernel");
+                        "an unbind of " DEV
+                        " is still waiting for a program to close its VFIO device fd");
         g_assert_cmpint(p->blocker_error, ==, ENGINE_BUSY);
         g_assert_null(p->group);
         plan_free(p);
