@@ -55,4 +55,21 @@ check_eq "vfiod reports it host again, without owner" "host " \
         "$(dev_prop "$edu" State) $(dev_prop "$edu" Owner)"
 check_eq "the machine is as it was" "$before" "$(snapshot)"
 
+# The guest's root is the 9p share "hostroot": the PCI device carrying it must be refused with
+# the share named, since unbinding it would take the root filesystem away.
+share=
+for v in /sys/bus/virtio/devices/*; do
+        [ "$(tr -d '\0\n' <"$v/mount_tag" 2>/dev/null)" = hostroot ] || continue
+        share=$(basename "$(dirname "$(readlink -f "$v")")")
+done
+if [ -n "$share" ]; then
+        as_user vfiotest "$VFIOCTL" plan "$share" >/tmp/plan.out 2>&1
+        check_eq "plan of the root share's device $share: blocked (5)" "5" "$?"
+        check "the plan names the mounted share" \
+                grep -q "virtio-9p share hostroot is mounted on /" /tmp/plan.out
+        check_eq "vfiod calls it not assignable" "false" "$(dev_prop "$share" Assignable)"
+else
+        not_ok "found the PCI device of the 9p share hostroot" "$(ls /sys/bus/virtio/devices)"
+fi
+
 tap_done
