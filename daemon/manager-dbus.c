@@ -427,11 +427,10 @@ static int method_plan_assignment(sd_bus_message *m, void *userdata, sd_bus_erro
         r = group_stall_reason(mgr, device_read_group(mgr, &id), &reason);
         if (r < 0)
                 return r;
-        if (r > 0) {
-                char *blockers[] = {reason, NULL};
-
-                return sd_bus_reply_method_return(m, "a(sss)asas", 0, 0, blockers);
-        }
+        /* Arrays are appended as a count followed by the elements: no steps, no warnings, one
+         * blocker. */
+        if (r > 0)
+                return sd_bus_reply_method_return(m, "a(sss)asas", 0, 0, 1, reason);
 
         r = engine_plan(mgr->engine, &id, &o, &p, &failure);
         if (r < 0)

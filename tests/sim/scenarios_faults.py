@@ -5,11 +5,13 @@ group, devices appearing in an assigned group (hot-added, probed late, or re-ann
 
 import errno
 import signal
+import threading
+import time
 
 from expect import (BRIDGE, EDU, EDU7, EDU9, NIC7, NIC11, NIC_E, PORT_GROUP, VFIO, assign_ok,
                     check_error, check_group_fd, check_ok, check_states, wait_device_prop,
                     wait_snapshot, wait_states, wait_uevents_handled)
-from harness import (MANAGER, MANAGER_PATH, NOBODY, ScenarioFailure, check, check_equal,
+from harness import (DEVICE, MANAGER, MANAGER_PATH, NOBODY, PROPS, ScenarioFailure, check, check_equal,
                      device_path, wait_until)
 from registry import scenario
 from simkernel.topology import E1000, Builder
@@ -231,6 +233,70 @@ def killed_mid_transaction(sim):
     for dev in (EDU7, NIC7):
         wait_device_prop(sim.root, dev, "State", "host")
 
+
+
+def answered_quickly(client, path, iface, method, sig="", args=(), what=""):
+    """A call vfiod must answer although a device's unbind is stuck: a main loop that read that
+    device's driver_override would wait for the device lock and never answer."""
+    reply = client.wait(client.start_call(path, iface, method, sig, args), timeout=5)
+    check(reply.ok, "%s failed: %r" % (what or method, reply))
+    return reply.value
+
+
+@scenario("restart-during-stuck-unbind", config="[Daemon]\nUnbindTimeoutMs=60000\n")
+def restart_during_stuck_unbind(sim):
+    """vfiod is SIGKILLed while releasing group 7, after unbinding one member. The other member's
+    unbind from vfio-pci is then started by someone else and blocks in vfio-pci's remove, as when
+    a program keeps its device fd open (the kernel holds the device lock; on 6.1 reading
+    driver_override waits for it). The restarted vfiod must come up and answer at once for that
+    device and the others without touching it, and finish the release once the kernel lets go."""
+    before = sim.kernel.snapshot()
+    assign_ok(sim, sim.root, NIC7, 7, lifetime="persistent")
+    hangs = {dev: sim.kernel.hang_unbind(dev) for dev in (EDU7, NIC7)}
+    call = sim.root.start_call(MANAGER_PATH, MANAGER, "ReleaseDevice", "(s)", [NIC7])
+    wait_until(lambda: any(h.entered.is_set() for h in hangs.values()), 10,
+               "vfiod unbinding a member of group 7")
+    ours = EDU7 if hangs[EDU7].entered.is_set() else NIC7
+    stuck = NIC7 if ours == EDU7 else EDU7
+    sim.vfiod.send_signal(signal.SIGKILL)
+    hangs[ours].release()  # a killed process stuck in a sysfs write only dies once it returns
+    sim.stop_vfiod(signal.SIGKILL)
+    check(not sim.root.wait(call).ok, "the interrupted ReleaseDevice succeeded")
+    check_equal(sim.kernel.state(stuck), VFIO, stuck + " still assigned when vfiod died")
+
+    vfio_pci = sim.kernel.buses["pci"].drivers["vfio-pci"]
+    unbind = threading.Thread(target=sim.kernel.write_unbind,
+                              args=(vfio_pci, stuck.encode()), daemon=True)
+    unbind.start()
+    check(hangs[stuck].entered.wait(10), "the foreign unbind of %s never started" % stuck)
+
+    started = time.monotonic()
+    sim.start_vfiod()
+    check(time.monotonic() - started < 10, "vfiod took %.1fs to start while %s's unbind was "
+          "stuck" % (time.monotonic() - started, stuck))
+    other = sim.client(NOBODY)
+    for dev in (stuck, ours, NIC_E):
+        answered_quickly(other, device_path(dev), PROPS, "GetAll", "(s)", [DEVICE],
+                         "GetAll of " + dev)
+        answered_quickly(other, device_path(dev), "org.freedesktop.DBus.Introspectable",
+                         "Introspect", what="Introspect of " + dev)
+    answered_quickly(other, MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                     "GetManagedObjects")
+    check_equal(other.device_prop(stuck, "State"), "releasing", "State of " + stuck)
+    blockers = answered_quickly(other, MANAGER_PATH, MANAGER, "PlanAssignment", "(sa{sv})",
+                                [stuck, {}], "PlanAssignment of " + stuck)[2]
+    check(any("still waiting for a program to close its VFIO device fd" in b for b in blockers),
+          "no blocker names the pending unbind: %r" % (blockers,))
+    check(not hangs[stuck].finished.is_set(), "the unbind is no longer blocked: the test lost "
+          "its point")
+    check_equal(sim.kernel.state(stuck), (None, "vfio-pci"), stuck + " while its unbind hangs")
+
+    hangs[stuck].release()
+    unbind.join(10)
+    wait_snapshot(sim, before, "after the stuck unbind returned", timeout=15)
+    check(not sim.kernel.groups[7].node, "/dev/vfio/7 left behind")
+    for dev in (EDU7, NIC7):
+        wait_device_prop(other, dev, "State", "host")
 
 
 @scenario("device-vanishes")
