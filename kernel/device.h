@@ -96,6 +96,8 @@ int vk_device_read_override(vk_root *root, const vk_device_id *id, char **ret);
  * that remove, after every device fd was closed. No driver link but a vfio-dev child therefore
  * means the unbinding thread holds the device lock, possibly for as long as a program keeps a
  * device fd open. Reads only the two links, never a locked attribute. 1 yes, 0 no, -ENODEV gone.
+ * Proven on 6.1 (tests/vm kernel-facts). 6.12 removes vfio-dev before waiting, so this says 0
+ * there; reading driver_override no longer takes the lock on 6.12, but writing it still does.
  */
 int vk_device_unbinding(vk_root *root, const vk_device_id *id);
 

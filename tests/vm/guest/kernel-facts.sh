@@ -92,6 +92,9 @@ wait_for 30 unbound "$edu"
 sleep 2
 check_eq "unbind in progress: driver link already gone, write still blocked" "none blocked" \
         "$(pci_driver "$edu")none $(pid_alive "$unbinder" && echo blocked)"
+# vfiod tells such an unbind (its own or anyone's) by this pair: no driver link, vfio-dev left.
+# Recorded, it differs between kernels (6.1: still there; 6.12 removes it before waiting).
+note "vfio-dev during the blocked unbind: $(compgen -G "$PCI/devices/$edu/vfio-dev/vfio*" >/dev/null && echo present || echo gone)"
 # Whether reading driver_override waits for the device lock the unbind holds (a daemon must not
 # read it on its event loop while an unbind may hang): recorded, it differs between kernels.
 (read_attr "$PCI/devices/$edu/driver_override" >/dev/null) &
@@ -102,6 +105,7 @@ kill "$holder"
 wait "$holder" 2>/dev/null
 wait_for 60 pid_gone "$unbinder"
 check_eq "closing the fd completes the unbind, successfully" "done" "$(cat /tmp/unbind)"
+check "the completed unbind removed vfio-dev" test ! -e "$PCI/devices/$edu/vfio-dev"
 wait "$reader" 2>/dev/null
 check "group node gone" test ! -e "/dev/vfio/$group"
 sysfs_write "$PCI/devices/$edu/driver_override" $'\n' >/dev/null
