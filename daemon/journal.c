@@ -11,6 +11,7 @@
 
 #include "journal.h"
 #include "macros.h"
+#include "sysfs.h"
 
 #define JOURNAL_MAGIC    "vfiod-journal-v1"
 #define JOURNAL_SIZE_MAX (1024 * 1024)
@@ -618,6 +619,7 @@ int journal_load(int dirfd, int group, record **ret, unsigned *ret_line)
         char name[32];
         size_t size = 0;
         struct stat st;
+        int r;
 
         if (dirfd < 0 || group < 0 || !ret)
                 return -EINVAL;
@@ -633,25 +635,14 @@ int journal_load(int dirfd, int group, record **ret, unsigned *ret_line)
                 return -EBADMSG;
         }
 
-        buf = malloc(JOURNAL_SIZE_MAX + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + size, JOURNAL_SIZE_MAX + 1 - size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                size += (size_t)n;
-                if (size > JOURNAL_SIZE_MAX) {
-                        if (ret_line)
-                                *ret_line = 0;
-                        return -EBADMSG;
-                }
+        r = vk_read_fd_bounded(fd, JOURNAL_SIZE_MAX, &buf, &size);
+        if (r == -EFBIG) {
+                if (ret_line)
+                        *ret_line = 0;
+                return -EBADMSG;
         }
+        if (r < 0)
+                return r;
         return journal_parse(buf, size, ret, ret_line);
 }
 

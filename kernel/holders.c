@@ -40,8 +40,6 @@ static void closedirp(DIR **d)
 int vk_proc_read(vk_root *root, const char *path, size_t max, char **ret)
 {
         _cleanup_(closep) int fd = -EBADF;
-        _cleanup_(freep) char *buf = NULL;
-        size_t size = 0, allocated = 0;
 
         if (!root || !path || !ret)
                 return -EINVAL;
@@ -51,36 +49,7 @@ int vk_proc_read(vk_root *root, const char *path, size_t max, char **ret)
         fd = openat(root->proc_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-
-        /* proc files report no size; read until EOF, one byte past max tells us it was cut. */
-        for (;;) {
-                if (allocated - size < 4097) {
-                        size_t na = allocated ? allocated * 2 : 16384;
-                        if (na > max + 4097)
-                                na = max + 4097;
-                        if (na <= allocated)
-                                return -EFBIG;
-                        char *nb = realloc(buf, na);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                        allocated = na;
-                }
-                ssize_t k = read(fd, buf + size, allocated - size - 1);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                size += (size_t)k;
-                if (size > max)
-                        return -EFBIG;
-        }
-        buf[size] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        return vk_read_fd_bounded(fd, max, ret, NULL);
 }
 
 /* ---- parsers ---- */
@@ -425,26 +394,14 @@ static int read_tag(int dirfd, const char *path, char **ret)
         _cleanup_(closep) int fd = -EBADF;
         _cleanup_(freep) char *buf = NULL;
         size_t n = 0;
+        int r;
 
         fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        buf = malloc(VK_SYSFS_ATTR_MAX + 2);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, VK_SYSFS_ATTR_MAX + 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t)k;
-                if (n > VK_SYSFS_ATTR_MAX)
-                        return -EFBIG;
-        }
+        r = vk_read_fd_bounded(fd, VK_SYSFS_ATTR_MAX, &buf, &n);
+        if (r < 0)
+                return r;
         if (n > 0 && buf[n - 1] == '\0')
                 n--;
         if (n > 0 && buf[n - 1] == '\n')

@@ -16,25 +16,28 @@
 /* Same bound as the kernel's path walk (MAXSYMLINKS). */
 #define MAX_LINKS 40
 
-int vk_sysfs_read(int dirfd, const char *path, char **ret)
+int vk_read_fd_bounded(int fd, size_t max, char **ret, size_t *ret_n)
 {
-        _cleanup_(closep) int fd = -EBADF;
         _cleanup_(freep) char *buf = NULL;
-        size_t n = 0;
+        size_t size = 0, allocated = 0;
 
-        if (!path || !ret)
+        if (fd < 0 || !ret)
                 return -EINVAL;
 
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-
-        /* One byte more than an attribute may hold, to tell "full page" from "too long". */
-        buf = malloc(VK_SYSFS_ATTR_MAX + 2);
-        if (!buf)
-                return -ENOMEM;
+        /* Neither sysfs nor proc reports a size: read to EOF. One byte past max tells "exactly
+         * max" from "cut", and one more keeps room for the terminating NUL. */
         for (;;) {
-                ssize_t k = read(fd, buf + n, VK_SYSFS_ATTR_MAX + 1 - n);
+                if (allocated - size < 2) {
+                        size_t na = allocated ? allocated * 2 : 16384;
+                        if (na > max + 2)
+                                na = max + 2;
+                        char *nb = realloc(buf, na);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        allocated = na;
+                }
+                ssize_t k = read(fd, buf + size, allocated - size - 1);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -42,10 +45,38 @@ int vk_sysfs_read(int dirfd, const char *path, char **ret)
                 }
                 if (k == 0)
                         break;
-                n += (size_t)k;
-                if (n > VK_SYSFS_ATTR_MAX)
+                size += (size_t)k;
+                if (size > max)
                         return -EFBIG;
         }
+        if (!buf) {
+                buf = malloc(1);
+                if (!buf)
+                        return -ENOMEM;
+        }
+        buf[size] = '\0';
+        if (ret_n)
+                *ret_n = size;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int vk_sysfs_read(int dirfd, const char *path, char **ret)
+{
+        _cleanup_(closep) int fd = -EBADF;
+        _cleanup_(freep) char *buf = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!path || !ret)
+                return -EINVAL;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        r = vk_read_fd_bounded(fd, VK_SYSFS_ATTR_MAX, &buf, &n);
+        if (r < 0)
+                return r;
         /* Text attributes never contain NUL; one that does is not what we think it is. */
         if (memchr(buf, '\0', n))
                 return -EBADMSG;

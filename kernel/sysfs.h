@@ -12,6 +12,10 @@
 
 #define VK_SYSFS_ATTR_MAX 4096
 
+/* Reads fd to EOF into a newly allocated, NUL-terminated buffer; -EFBIG when it holds more than
+ * max bytes. *ret_n (optional) is the length, which may include NUL bytes of the file's own. */
+int vk_read_fd_bounded(int fd, size_t max, char **ret, size_t *ret_n);
+
 /* Reads an attribute into a newly allocated string with the trailing newline removed. */
 int vk_sysfs_read(int dirfd, const char *path, char **ret);
 
