@@ -337,7 +337,7 @@ class Sim:
             return reply.ok and reply.value[0]
         wait_until(owned, timeout, "%s on the bus" % name)
 
-    def start_vfiod(self):
+    def start_vfiod(self, extra_env=None):
         binary = os.environ.get("VFIOD_BIN")
         check(binary and os.path.exists(binary), "VFIOD_BIN must name the built vfiod")
         # Under -Db_sanitize the shim is not first in the link order (it is preloaded, plain);
@@ -345,6 +345,7 @@ class Sim:
         env = {"PATH": "/usr/bin:/bin", "LD_PRELOAD": os.environ["VFIOD_SIM_PRELOAD"],
                "ASAN_OPTIONS": "verify_asan_link_order=0",
                "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}
+        env.update(extra_env or {})
         log = open(self.path("log/vfiod.log"), "a")
         log.write("=== vfiod started at %.3f\n" % time.time())
         log.flush()

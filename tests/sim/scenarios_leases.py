@@ -2,6 +2,7 @@
 """Who holds an assignment, for how long, and who may end it; across daemon restarts too."""
 
 import signal
+import socket
 import time
 
 from expect import (EDU, EDU7, NIC7, NIC_E, VFIO, assign_ok, check_error, check_ok, check_states,
@@ -128,3 +129,44 @@ def restart_readopt_client(sim):
     check_equal(sim.root.device_prop(EDU, "Owner"), client.name, "Owner after restart")
     client.kill()
     wait_snapshot(sim, before, "after the client left")
+
+
+@scenario("service-manager-protocol")
+def service_manager_protocol(sim):
+    """What systemd sees (Type=dbus, WatchdogSec=): READY=1 only once org.vfiod1 is owned,
+    WATCHDOG=1 pings at least every half period, STOPPING=1 and exit 0 on SIGTERM."""
+    check_equal(sim.stop_vfiod(), 0, "exit status of the first vfiod")
+    path = sim.path("run/notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(15)
+
+    def receive(want):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            fields = sock.recv(4096).decode().split("\n")
+            if want in fields:
+                return fields
+        raise AssertionError("no %s from vfiod" % want)
+
+    watchdog_usec = 400000
+    sim.start_vfiod({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": str(watchdog_usec)})
+    receive("READY=1")
+    reply = sim.root.call("/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+                          "(s)", ["org.vfiod1"], dest="org.freedesktop.DBus")
+    check(reply.ok and reply.value[0], "org.vfiod1 owned when READY=1 arrives")
+
+    # sd-event pings at half the period; allow the loop a whole period between two pings.
+    receive("WATCHDOG=1")
+    start = time.monotonic()
+    for _ in range(3):
+        receive("WATCHDOG=1")
+    elapsed = time.monotonic() - start
+    check(elapsed < 3 * watchdog_usec / 1e6,
+          "three watchdog pings took %.2fs, more than three periods" % elapsed)
+
+    sim.vfiod.send_signal(signal.SIGTERM)
+    receive("STOPPING=1")
+    check_equal(sim.vfiod.wait(10), 0, "exit status after SIGTERM")
+    sock.close()
+    sim.start_vfiod()  # the runner ends every scenario with its own clean-exit check
