@@ -29,6 +29,11 @@ int vk_sysfs_read_link_name(int dirfd, const char *path, char **ret);
  * ("devices/pci0000:00/0000:00:02.0"); -EXDEV if it leaves the tree. Links anywhere in path are
  * followed the same way, so a path that is no link yields its canonical form; it must exist. */
 int vk_sysfs_resolve_link(int dirfd, const char *path, char **ret);
+/* Its two ways, exposed so tests hold both to one table: the kernel's walk (openat2 with
+ * RESOLVE_BENEATH, then the name from /proc/self/fd), which returns 1 when it is not available
+ * here, and the walk component by component in user space that is used then. */
+int vk_sysfs_resolve_link_beneath(int dirfd, const char *path, char **ret);
+int vk_sysfs_resolve_link_walk(int dirfd, const char *path, char **ret);
 
 /* Names in a directory (no dot entries), sorted, as a NULL-terminated vector (maybe empty). */
 int vk_sysfs_list(int dirfd, const char *path, char ***ret);
