@@ -276,8 +276,8 @@ static int fd_path(int fd, char *buf, size_t size)
 int vk_sysfs_resolve_link_beneath(int dirfd, const char *path, char **ret)
 {
         struct open_how how = {
-                .flags = O_PATH | O_CLOEXEC,
-                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+            .flags = O_PATH | O_CLOEXEC,
+            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
         };
         char base[PATH_MAX], full[PATH_MAX];
         _cleanup_(closep) int fd = -EBADF;

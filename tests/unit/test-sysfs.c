@@ -205,22 +205,18 @@ static void test_resolve(ctx *c, gconstpointer data)
         g_autofree char *dev = NULL, *drv = NULL, *plain = NULL, *dotted = NULL;
 
         fixture_pci(c->f, "0000:00:02.0 driver=e1000 group=3");
-        g_assert_cmpint(
-            resolve(c->root->sysfs_fd, "bus/pci/devices/0000:00:02.0", &dev), ==, 0);
+        g_assert_cmpint(resolve(c->root->sysfs_fd, "bus/pci/devices/0000:00:02.0", &dev), ==, 0);
         g_assert_cmpstr(dev, ==, "devices/pci0000:00/0000:00:02.0");
         /* A link below a link: the device directory is itself reached through one. */
-        g_assert_cmpint(
-            resolve(c->root->sysfs_fd, "bus/pci/devices/0000:00:02.0/driver", &drv),
-            ==, 0);
+        g_assert_cmpint(resolve(c->root->sysfs_fd, "bus/pci/devices/0000:00:02.0/driver", &drv), ==,
+                        0);
         g_assert_cmpstr(drv, ==, "bus/pci/drivers/e1000");
         /* Not a link: its canonical path. */
-        g_assert_cmpint(resolve(c->root->sysfs_fd, "devices//pci0000:00/./", &plain),
-                        ==, 0);
+        g_assert_cmpint(resolve(c->root->sysfs_fd, "devices//pci0000:00/./", &plain), ==, 0);
         g_assert_cmpstr(plain, ==, "devices/pci0000:00");
-        g_assert_cmpint(resolve(c->root->sysfs_fd,
-                                              "devices/platform/../pci0000:00/0000:00:02.0",
-                                              &dotted),
-                        ==, 0);
+        g_assert_cmpint(
+            resolve(c->root->sysfs_fd, "devices/platform/../pci0000:00/0000:00:02.0", &dotted), ==,
+            0);
         g_assert_cmpstr(dotted, ==, "devices/pci0000:00/0000:00:02.0");
 }
 
