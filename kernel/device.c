@@ -339,22 +339,20 @@ static bool loader_device_present(loader *l)
         return held.st_dev == current.st_dev && held.st_ino == current.st_ino;
 }
 
-/* -ENOENT only for an attribute this device does not have; -ENODEV once the device is gone. */
-static int loader_result(loader *l, int r)
-{
-        if (r == -ENOENT && !loader_device_present(l))
-                return -ENODEV;
-        return r;
-}
-
+/*
+ * Every attribute the loader reads is optional: -ENOENT reads as "this device has none". A device
+ * that leaves while it is read also answers -ENOENT, so whether it is still there is asked once,
+ * after the last read (vk_device_load), not after each missing attribute; asking each time made
+ * a load of a device without SR-IOV or a driver cost five path walks more.
+ */
 static int load_string(loader *l, const char *attr, char **ret)
 {
-        return loader_result(l, vk_sysfs_read(l->fd, attr, ret));
+        return vk_sysfs_read(l->fd, attr, ret);
 }
 
 static int load_link_name(loader *l, const char *attr, char **ret)
 {
-        return loader_result(l, vk_sysfs_read_link_name(l->fd, attr, ret));
+        return vk_sysfs_read_link_name(l->fd, attr, ret);
 }
 
 static int load_optional_string(loader *l, const char *attr, char **ret)
