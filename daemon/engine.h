@@ -96,6 +96,7 @@ typedef struct plan {
         engine_error blocker_error; /* class of the first blocker */
         bool takes_console; /* binding removes a host console (needs console=takeover and the
                                org.vfiod1.assign-console action) */
+        uint64_t iteration; /* the event loop iteration it was read in (sd_event_get_iteration) */
 } plan;
 
 /* Policy the engine needs from the configuration. */
@@ -132,8 +133,10 @@ typedef void (*transaction_done_t)(transaction *t, int r, int group_fd,
 
 /* Steps 3-10 for the planned group (steps 1-2, plan and authorize, are the caller's). Takes
  * ownership of p, also on failure. lease is journaled with the assignment (node_uid is taken
- * from o->owner_uid, the uid the node is chowned to). The group is planned again when the
- * transaction starts, so what changed during authorization is caught. -EPERM when p has
+ * from o->owner_uid, the uid the node is chowned to). p must be fresh: the bus layer plans
+ * after authorization. The transaction plans again when it starts unless it starts in the loop
+ * iteration right after p's (sd-event dispatches one source per iteration, so nothing of ours
+ * ran in between: no uevent, no step of another transaction). -EPERM when p has
  * blockers, -EBUSY when the group is busy. done() is never called from inside this function;
  * *ret (optional) identifies the transaction and stays valid until done() returns; the engine
  * frees it afterwards (done may even free the engine). */

@@ -541,6 +541,7 @@ int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const
                             "planning the assignment of %s failed: %s", id->name, strerror(-r));
                 return r;
         }
+        (void)sd_event_get_iteration(e->event, &p->iteration);
 
         *ret = TAKE_PTR(p);
         return 0;

@@ -176,6 +176,16 @@ static int job_start(transaction *t, const vk_device_id *id, const char *driver)
 
 /* ---- assignment ---- */
 
+/* Did anything run on the loop since p was read? The iteration that dispatched the request
+ * planned it and queued this transaction's defer source; one iteration later nothing else can
+ * have been dispatched in between (sd-event dispatches one source per iteration). */
+static bool plan_current(const engine *e, const plan *p)
+{
+        uint64_t now;
+
+        return sd_event_get_iteration(e->event, &now) >= 0 && p->iteration + 1 == now;
+}
+
 static int phase_prepare(transaction *t)
 {
         engine *e = t->engine;
@@ -183,13 +193,18 @@ static int phase_prepare(transaction *t)
         engine_failure f;
         int r;
 
-        /* Authorization may have taken a while: plan again on what the kernel shows now. */
-        r = plan_build(e, &t->target, &t->options, t, &fresh, &f);
-        if (r < 0) {
-                t->failed = true;
-                t->failure = f;
-                t->phase = PHASE_FINISH;
-                return 1;
+        /* The bus layer plans right before it starts us, after authorization; whatever the loop
+         * handled since (a uevent, a step of another transaction) means reading it all again. */
+        if (plan_current(e, t->plan))
+                fresh = TAKE_PTR(t->plan);
+        else {
+                r = plan_build(e, &t->target, &t->options, t, &fresh, &f);
+                if (r < 0) {
+                        t->failed = true;
+                        t->failure = f;
+                        t->phase = PHASE_FINISH;
+                        return 1;
+                }
         }
         if (fresh->blockers && fresh->blockers[0])
                 return tx_fail(t, fresh->blocker_error, "plan", &t->target, 0, "%s",
@@ -198,7 +213,7 @@ static int phase_prepare(transaction *t)
                 return tx_fail(t, ENGINE_BUSY, "plan", &t->target, 0,
                                "%s moved from group %d to group %d; try again", t->target.name,
                                t->group, fresh->group->id);
-        if (fresh->takes_console && !t->plan->takes_console)
+        if (t->plan && fresh->takes_console && !t->plan->takes_console)
                 return tx_fail(t, ENGINE_CONSOLE_IN_USE, "plan", &t->target, 0,
                                "assigning %s would now remove the host console, which the "
                                "authorization did not cover; ask again",

@@ -36,6 +36,37 @@ def single_device(sim):
     check_equal(client.device_prop(NIC_E, "State"), "host", "State after release")
 
 
+@scenario("changed-during-authorization")
+def changed_during_authorization(sim):
+    """While polkit is still deciding, the NIC's interface goes up: once authorized, vfiod must
+    refuse on what the kernel shows then (the plan from before authorization said assignable),
+    write nothing, and assign once the interface is down again. Root callers skip polkit and are
+    covered by every other scenario."""
+    before = sim.kernel.snapshot()
+    polkit = ("/org/freedesktop/PolicyKit1/Authority", "org.freedesktop.DBus.Mock")
+    check_ok(sim.root.call(*polkit, "SimulateHangActions", "(as)", [["org.vfiod1.assign"]],
+                           dest="org.freedesktop.PolicyKit1"), "SimulateHangActions")
+    client = sim.client(NOBODY)
+    call = client.start_assign(NIC_E)
+    wait_until(lambda: sim.root.call(*polkit, "HaveHangingCalls", "()", [],
+                                     dest="org.freedesktop.PolicyKit1").value[0] > 0,
+               10, "vfiod asking polkit")
+    sim.kernel.set_netdev_up(NIC_E, True)
+    check_ok(sim.root.call(*polkit, "SimulateHangActions", "(as)", [[]],
+                           dest="org.freedesktop.PolicyKit1"), "SimulateHangActions off")
+    check_ok(sim.root.call(*polkit, "ReleaseHangingCalls", "()", [],
+                           dest="org.freedesktop.PolicyKit1"), "ReleaseHangingCalls")
+    reply = client.wait(call, timeout=15)
+    check(not reply.ok and reply.error.startswith("org.vfiod1.Error."),
+          "assigning a NIC that went up during authorization: %r" % reply)
+    check("enp2s0" in reply.message, "the error does not name enp2s0: %r" % reply.message)
+    sim.kernel.set_netdev_up(NIC_E, False)
+    wait_snapshot(sim, before, "after the refused assignment", timeout=0)
+    assign_ok(sim, client, NIC_E, 4)
+    check_ok(client.release(NIC_E), "ReleaseDevice")
+    wait_snapshot(sim, before, "after release")
+
+
 @scenario("multi-device-group")
 def multi_device_group(sim):
     """Group 7: a driverless pcie-pci-bridge (stays), an edu and an e1000 (move). Group 5: a

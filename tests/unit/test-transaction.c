@@ -457,6 +457,56 @@ static void test_missing_vfio_driver(void)
 }
 
 /* A second assignment of a group in flight is refused at once. */
+static int on_other(sd_event_source *s, void *userdata)
+{
+        return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+}
+
+/* The device's bus link goes away between the plan and the transaction's start. If the loop
+ * dispatched anything in between, the transaction plans again and refuses at "plan" with
+ * nothing written; started in the very next iteration, it trusts the plan (nothing of ours can
+ * have run) and meets the change at the first write, which rolls back. */
+static void replan(bool loop_ran, const char *want_step, engine_error want_error)
+{
+        assign_options o = {.owner_uid = UID_INVALID};
+        lease_info lease = {.owner_uid_caller = 0, .node_uid = UID_INVALID};
+        vk_device_id id = {.bus = VK_BUS_PCI, .name = DEV};
+        sd_event_source *other = NULL;
+        engine_failure f;
+        plan *p = NULL;
+        env v;
+
+        env_init(&v);
+        fixture_pci(v.f, DEV " class=0x00ff00 group=3");
+        env_engine(&v);
+        g_assert_cmpint(engine_plan(v.e, &id, &o, &p, &f), ==, 0);
+        g_assert_cmpuint(strv_length(p->blockers), ==, 0);
+        if (loop_ran) {
+                g_assert_cmpint(sd_event_add_defer(v.event, &other, on_other, NULL), >=, 0);
+                g_assert_cmpint(sd_event_run(v.event, 0), ==, 1);
+        }
+        fixture_unlink(v.f, "sys/bus/pci/devices/" DEV);
+        v.done = false;
+        g_assert_cmpint(engine_assign(v.e, p, &o, &lease, on_done, &v, NULL), ==, 0);
+        run_until_done(&v);
+        g_assert_cmpint(v.result, <, 0);
+        g_assert_cmpstr(v.failure.step, ==, want_step);
+        g_assert_cmpint(v.failure.error, ==, want_error);
+        g_assert_false(engine_group_busy(v.e, 3));
+        sd_event_source_unref(other);
+        env_done(&v);
+}
+
+static void test_replan_after_other_work(void)
+{
+        replan(true, "plan", ENGINE_NO_SUCH_DEVICE);
+}
+
+static void test_plan_trusted_next_iteration(void)
+{
+        replan(false, "fence", ENGINE_ROLLED_BACK);
+}
+
 static void test_busy_while_in_flight(void)
 {
         assign_options o = {.owner_uid = UID_INVALID};
@@ -926,6 +976,9 @@ int main(int argc, char **argv)
         g_test_add_func("/transaction/group-node-never-appears", test_group_node_never_appears);
         g_test_add_func("/transaction/missing-vfio-driver", test_missing_vfio_driver);
         g_test_add_func("/transaction/busy-while-in-flight", test_busy_while_in_flight);
+        g_test_add_func("/transaction/replan-after-other-work", test_replan_after_other_work);
+        g_test_add_func("/transaction/plan-trusted-next-iteration",
+                        test_plan_trusted_next_iteration);
         g_test_add_func("/transaction/hung-unbind-times-out", test_hung_unbind_times_out);
         g_test_add_func("/transaction/release", test_release);
         g_test_add_func("/transaction/release-timeout", test_release_timeout);
