@@ -374,7 +374,7 @@ static int device_view_blockers(manager *m, device_view *v)
                 return 0;
         }
 
-        r = engine_plan(m->engine, &v->device->id, &o, &p, &failure);
+        r = engine_plan_device(m->engine, v->device, &o, &p, &failure);
         if (r < 0)
                 r = strv_extend(&blockers, failure.message[0] ? failure.message : failure.step);
         else {

@@ -117,6 +117,9 @@ engine *engine_free(engine *e);
 /* Read-only planning (step 1), used by PlanAssignment and as the first step of an assignment. */
 int engine_plan(engine *e, const vk_device_id *id, const assign_options *o, plan **ret,
                 engine_failure *ret_failure);
+/* The same for a device the caller has just read (vk_device_load), which is not read again. */
+int engine_plan_device(engine *e, const vk_device *d, const assign_options *o, plan **ret,
+                       engine_failure *ret_failure);
 plan *plan_free(plan *p);
 
 /* Is any member of this group in a transaction or assigned? Returns the group id or -1. */

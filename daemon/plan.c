@@ -482,10 +482,13 @@ static int plan_device(builder *b, const vk_device *d, const transaction *self,
         return r;
 }
 
-int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const transaction *self,
-               plan **ret, engine_failure *f)
+/* given: the target as the caller just read it (NULL: read it here). */
+static int plan_build_with(engine *e, const vk_device_id *id, const vk_device *given,
+                           const assign_options *o, const transaction *self, plan **ret,
+                           engine_failure *f)
 {
-        _cleanup_(vk_device_freep) vk_device *d = NULL;
+        _cleanup_(vk_device_freep) vk_device *loaded = NULL;
+        const vk_device *d = given;
         _cleanup_(plan_freep) plan *p = NULL;
         builder b = {.e = e};
         const char *driver;
@@ -503,8 +506,9 @@ int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const
         /* A device whose unbind is still blocked in the kernel is not even read: the kernel holds
          * its device lock, and reading driver_override waits for it. */
         stalled = engine_device_stalled(e, id);
-        if (!stalled) {
-                r = vk_device_load(e->root, id, &d);
+        if (!stalled && !d) {
+                r = vk_device_load(e->root, id, &loaded);
+                d = loaded;
                 if (r == -ENODEV || r == -ENOENT) {
                         failure_set(f, ENGINE_NO_SUCH_DEVICE, "plan", id, ENODEV, "no device %s:%s",
                                     vk_bus_to_string(id->bus), id->name);
@@ -578,9 +582,25 @@ int plan_to_record(engine *e, const plan *p, const lease_info *lease, record **r
         return 0;
 }
 
+int plan_build(engine *e, const vk_device_id *id, const assign_options *o, const transaction *self,
+               plan **ret, engine_failure *f)
+{
+        return plan_build_with(e, id, NULL, o, self, ret, f);
+}
+
 int engine_plan(engine *e, const vk_device_id *id, const assign_options *o, plan **ret,
                 engine_failure *ret_failure)
 {
         engine_failure ignored;
         return plan_build(e, id, o, NULL, ret, ret_failure ? ret_failure : &ignored);
+}
+
+int engine_plan_device(engine *e, const vk_device *d, const assign_options *o, plan **ret,
+                       engine_failure *ret_failure)
+{
+        engine_failure ignored;
+
+        if (!d)
+                return -EINVAL;
+        return plan_build_with(e, &d->id, d, o, NULL, ret, ret_failure ? ret_failure : &ignored);
 }

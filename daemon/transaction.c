@@ -237,7 +237,9 @@ static int phase_load(transaction *t)
         const char *driver = record_driver(t->rec);
         int r = 0;
 
-        if (e->modules)
+        /* A registered driver needs no module: asking libkmod anyway opened its indexes on
+         * every assignment. */
+        if (e->modules && !vk_dc_driver_registered(e->root, t->bus, driver))
                 r = vk_modules_load(e->modules, driver);
         if (!vk_dc_driver_registered(e->root, t->bus, driver))
                 return tx_fail(t, ENGINE_UNSUPPORTED, "load-driver", &t->target,

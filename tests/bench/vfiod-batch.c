@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfiod-batch: one batch of concurrent requests to vfiod, for the benchmark. All AssignDevice
- * (lifetime "persistent") or ReleaseDevice calls go out at once on one connection and the tool
- * waits for every reply, so vfiod may move the groups in parallel. The group fds that come back
- * are closed at once: the assignments are persistent. Prints one line per failed request and
- * exits non-zero if any failed.
+ * vfiod-batch: requests to vfiod from one connection, for the benchmark. All AssignDevice
+ * (lifetime "persistent") or ReleaseDevice calls go out at once and the tool waits for every
+ * reply, so vfiod may move the groups in parallel; with --sequential each call waits for the
+ * reply to the one before (what a client process per call costs is then left out). The group
+ * fds that come back are closed at once: the assignments are persistent. Prints one line per
+ * failed request and exits non-zero if any failed.
  *
- *   vfiod-batch assign DEVICE...
- *   vfiod-batch release DEVICE...
+ *   vfiod-batch [--sequential] assign DEVICE...
+ *   vfiod-batch [--sequential] release DEVICE...
+ *   vfiod-batch [--sequential] ping DEVICE...
+ *
+ * "ping" sends org.freedesktop.DBus.Peer.Ping to vfiod once per DEVICE (sd-bus answers it
+ * without any work of vfiod's): the floor a call through the bus costs.
  */
 
 #include <errno.h>
@@ -40,17 +45,25 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         return 0;
 }
 
-static int send_request(sd_bus *bus, bool assign, request *req)
+typedef enum mode { MODE_ASSIGN, MODE_RELEASE, MODE_PING } mode;
+
+static int send_request(sd_bus *bus, mode how, request *req)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        bool assign = how == MODE_ASSIGN;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, "org.vfiod1", "/org/vfiod1",
-                                           "org.vfiod1.Manager",
-                                           assign ? "AssignDevice" : "ReleaseDevice");
+        if (how == MODE_PING)
+                r = sd_bus_message_new_method_call(bus, &m, "org.vfiod1", "/org/vfiod1",
+                                                   "org.freedesktop.DBus.Peer", "Ping");
+        else
+                r = sd_bus_message_new_method_call(bus, &m, "org.vfiod1", "/org/vfiod1",
+                                                   "org.vfiod1.Manager",
+                                                   assign ? "AssignDevice" : "ReleaseDevice");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "s", req->device);
+        if (how != MODE_PING)
+                r = sd_bus_message_append(m, "s", req->device);
         if (r >= 0 && assign)
                 r = sd_bus_message_append(m, "a{sv}", 1, "lifetime", "s", "persistent");
         if (r < 0)
@@ -68,19 +81,49 @@ static bool all_done(const request *reqs, size_t n)
         return true;
 }
 
+/* Processes the bus until every one of reqs[0..n) has its reply. */
+static int wait_replies(sd_bus *bus, const request *reqs, size_t n)
+{
+        int r;
+
+        while (!all_done(reqs, n)) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        r = sd_bus_wait(bus, UINT64_MAX);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
 int main(int argc, char *argv[])
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(freep) request *reqs = NULL;
+        bool sequential = false;
+        mode how;
         size_t n, failed = 0;
-        bool assign;
         int r;
 
-        if (argc < 3 || (strcmp(argv[1], "assign") != 0 && strcmp(argv[1], "release") != 0)) {
-                fprintf(stderr, "Usage: vfiod-batch assign|release DEVICE...\n");
+        if (argc > 1 && strcmp(argv[1], "--sequential") == 0) {
+                sequential = true;
+                argv++;
+                argc--;
+        }
+        if (argc >= 3 && strcmp(argv[1], "assign") == 0)
+                how = MODE_ASSIGN;
+        else if (argc >= 3 && strcmp(argv[1], "release") == 0)
+                how = MODE_RELEASE;
+        else if (argc >= 3 && strcmp(argv[1], "ping") == 0)
+                how = MODE_PING;
+        else {
+                fprintf(stderr,
+                        "Usage: vfiod-batch [--sequential] assign|release|ping DEVICE...\n");
                 return 1;
         }
-        assign = strcmp(argv[1], "assign") == 0;
         n = (size_t)argc - 2;
         reqs = calloc(n, sizeof(request));
         if (!reqs)
@@ -94,21 +137,21 @@ int main(int argc, char *argv[])
         }
         for (size_t i = 0; i < n; i++) {
                 reqs[i].device = argv[i + 2];
-                r = send_request(bus, assign, &reqs[i]);
+                r = send_request(bus, how, &reqs[i]);
                 if (r < 0) {
                         fprintf(stderr, "vfiod-batch: sending for %s: %s\n", argv[i + 2],
                                 strerror(-r));
                         return 1;
                 }
-        }
-        while (!all_done(reqs, n)) {
-                r = sd_bus_process(bus, NULL);
-                if (r < 0) {
+                if (sequential && (r = wait_replies(bus, &reqs[i], 1)) < 0) {
                         fprintf(stderr, "vfiod-batch: bus: %s\n", strerror(-r));
                         return 1;
                 }
-                if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
-                        return 1;
+        }
+        r = wait_replies(bus, reqs, n);
+        if (r < 0) {
+                fprintf(stderr, "vfiod-batch: bus: %s\n", strerror(-r));
+                return 1;
         }
         for (size_t i = 0; i < n; i++)
                 if (reqs[i].failed)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Scenario 4: a user without the polkit grant (vfionogrant; no agent, so auth_admin is a no) is
 # refused with AccessDenied and nothing changes, not even a module load; reading stays free; and
-# that user cannot release someone else's lease. Profile: edu,e1000e. Output: TAP.
+# that user cannot release someone else's lease; the granted user's request loads vfio_pci.
+# Profile: edu,e1000e. Output: TAP.
 
 # shellcheck source=scenario.sh
 . "$(dirname "$0")/scenario.sh"
@@ -44,6 +45,12 @@ spawn_as vfiotest /tmp/owner.out "$CLIENT" --hold "$edu"
 owner=$spawned
 wait_for 120 grep -q '^holding' /tmp/owner.out
 check "the granted user holds edu" grep -q '^holding' /tmp/owner.out
+# vfiod loads the VFIO driver itself when it is not registered yet (and only then).
+if [[ " $mods_before " != *" vfio_pci "* ]]; then
+        check "vfiod loaded vfio_pci for the granted request" test -d /sys/module/vfio_pci
+else
+        bail "vfio_pci was loaded before the scenario: the module-load check would prove nothing"
+fi
 check_eq "releasing another user's lease: AccessDenied" "org.freedesktop.DBus.Error.AccessDenied" \
         "$(call_as vfionogrant ReleaseDevice "$edu")"
 check_eq "edu still assigned to its owner" "assigned vfio-pci vfio-pci" \
