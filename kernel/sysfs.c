@@ -68,7 +68,6 @@ int vk_sysfs_read(int dirfd, const char *path, char **ret)
         _cleanup_(closep) int fd = -EBADF;
         _cleanup_(freep) char *buf = NULL;
         size_t n = 0;
-        int r;
 
         if (!path || !ret)
                 return -EINVAL;
@@ -76,9 +75,24 @@ int vk_sysfs_read(int dirfd, const char *path, char **ret)
         fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        r = vk_read_fd_bounded(fd, VK_SYSFS_ATTR_MAX, &buf, &n);
-        if (r < 0)
-                return r;
+        /* A text attribute comes whole from the first read when the buffer is bigger than the
+         * page its show callback prints into (kernfs hands out the seq_file's buffer at once),
+         * so a read that returns less than asked has reached the end: the read that would
+         * confirm it cost a system call on every attribute. More than a page is no attribute. */
+        buf = malloc(VK_SYSFS_ATTR_MAX + 2);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, buf, VK_SYSFS_ATTR_MAX + 1);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                n = (size_t)k;
+                break;
+        }
+        if (n > VK_SYSFS_ATTR_MAX)
+                return -EFBIG;
         /* Text attributes never contain NUL; one that does is not what we think it is. */
         if (memchr(buf, '\0', n))
                 return -EBADMSG;
