@@ -253,8 +253,11 @@ typedef struct scan {
         vk_mount *mounts;
         size_t n_mounts;
         char **swaps;
+        bool tables_loaded; /* mounts and swaps: read on the first block device or share */
         unsigned dirs, block_checks;
 } scan;
+
+static int need_tables(scan *s);
 
 static void scan_done(scan *s)
 {
@@ -333,6 +336,9 @@ static int check_block(scan *s, const char *path, const char *name, const char *
             !parse_unsigned(colon + 1, strlen(colon + 1), &minor))
                 return -EBADMSG;
 
+        r = need_tables(s);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < s->n_mounts; i++) {
                 if (s->mounts[i].major != major || s->mounts[i].minor != minor)
                         continue;
@@ -416,6 +422,9 @@ static int read_tag(int dirfd, const char *path, char **ret)
 /* A share is in use while a mount of its type names its tag as the source. */
 static int check_share(scan *s, const char *fstype, const char *what, const char *tag)
 {
+        int k = need_tables(s);
+        if (k < 0)
+                return k;
         for (size_t i = 0; i < s->n_mounts; i++) {
                 if (!streq(s->mounts[i].fstype, fstype) || !streq(s->mounts[i].source, tag))
                         continue;
@@ -668,6 +677,15 @@ static int load_proc_tables(scan *s)
         return 0;
 }
 
+/* Most devices have no block device and no share below them: their plan reads neither table. */
+static int need_tables(scan *s)
+{
+        if (s->tables_loaded || s->root->proc_fd < 0)
+                return 0;
+        s->tables_loaded = true;
+        return load_proc_tables(s);
+}
+
 int vk_holders_find(vk_root *root, const vk_device *dev, char ***ret_reasons)
 {
         scan s = {.root = root};
@@ -680,9 +698,7 @@ int vk_holders_find(vk_root *root, const vk_device *dev, char ***ret_reasons)
         if (!s.reasons)
                 return -ENOMEM;
 
-        r = root->proc_fd >= 0 ? load_proc_tables(&s) : 0;
-        if (r >= 0)
-                r = walk(&s, dev->syspath, 0, true);
+        r = walk(&s, dev->syspath, 0, true);
         if (r >= 0 && root->proc_fd >= 0 && strv_length(s.nodes) > 0)
                 r = scan_fds(&s);
         if (r < 0) {
