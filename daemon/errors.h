@@ -9,18 +9,8 @@
 #include <systemd/sd-bus.h>
 
 #include "engine.h"
+#include "lib/vfiod-errors.h"
 #include "macros.h"
-
-#define VFIOD_ERROR_NO_SUCH_DEVICE   "org.vfiod1.Error.NoSuchDevice"
-#define VFIOD_ERROR_NOT_ASSIGNABLE   "org.vfiod1.Error.NotAssignable"
-#define VFIOD_ERROR_BUSY             "org.vfiod1.Error.Busy"
-#define VFIOD_ERROR_GROUP_NOT_VIABLE "org.vfiod1.Error.GroupNotViable"
-#define VFIOD_ERROR_TIMEOUT          "org.vfiod1.Error.Timeout"
-#define VFIOD_ERROR_CONSOLE_IN_USE   "org.vfiod1.Error.ConsoleInUse"
-#define VFIOD_ERROR_UNSUPPORTED      "org.vfiod1.Error.Unsupported"
-#define VFIOD_ERROR_ROLLED_BACK      "org.vfiod1.Error.RolledBack"
-#define VFIOD_ERROR_INVALID_ARGUMENT "org.vfiod1.Error.InvalidArgument"
-#define VFIOD_ERROR_NOT_ASSIGNED     "org.vfiod1.Error.NotAssigned"
 
 /* Name -> errno, registered with sd_bus_error_add_map() so that sd_bus_error_set*() return a
  * meaningful errno for our names. */

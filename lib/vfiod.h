@@ -12,20 +12,10 @@
  *    failure. Output parameters (ret_*) are written only on success.
  *  - When the daemon answers with an error, the D-Bus error name and message are kept in the
  *    client until its next call: vfiod_client_get_error_name()/_message(). The errno is derived
- *    from the name:
- *        org.vfiod1.Error.NoSuchDevice     -ENODEV
- *        org.vfiod1.Error.NotAssignable    -EPERM
- *        org.vfiod1.Error.Busy             -EBUSY
- *        org.vfiod1.Error.GroupNotViable   -EXDEV
- *        org.vfiod1.Error.Timeout          -ETIMEDOUT
- *        org.vfiod1.Error.ConsoleInUse     -EBUSY
- *        org.vfiod1.Error.Unsupported      -EOPNOTSUPP
- *        org.vfiod1.Error.RolledBack       -ECANCELED
- *        org.vfiod1.Error.InvalidArgument  -EINVAL
- *        org.vfiod1.Error.NotAssigned      -ESRCH
- *        org.freedesktop.DBus.Error.AccessDenied  -EACCES
- *    and the usual D-Bus errors as sd-bus maps them (e.g. ServiceUnknown, when vfiod is not
- *    running and cannot be activated: -EHOSTUNREACH).
+ *    from the name: vfiod-errors.h lists every org.vfiod1.Error name with its errno (for
+ *    example NoSuchDevice -ENODEV, Busy -EBUSY); org.freedesktop.DBus.Error.AccessDenied gives
+ *    -EACCES, and the usual D-Bus errors map as sd-bus maps them (e.g. ServiceUnknown, when
+ *    vfiod is not running and cannot be activated: -EHOSTUNREACH).
  *  - Objects are reference counted; unref functions accept NULL and return NULL.
  *  - A client is not thread-safe; use one per thread. It must not be used in a child after
  *    fork() (calls fail with -ECHILD), though its file descriptors are all close-on-exec.
@@ -46,17 +36,7 @@ extern "C" {
 
 /* ---- Errors ------------------------------------------------------------------------------ */
 
-#define VFIOD_ERROR_NO_SUCH_DEVICE   "org.vfiod1.Error.NoSuchDevice"
-#define VFIOD_ERROR_NOT_ASSIGNABLE   "org.vfiod1.Error.NotAssignable"
-#define VFIOD_ERROR_BUSY             "org.vfiod1.Error.Busy"
-#define VFIOD_ERROR_GROUP_NOT_VIABLE "org.vfiod1.Error.GroupNotViable"
-#define VFIOD_ERROR_TIMEOUT          "org.vfiod1.Error.Timeout"
-#define VFIOD_ERROR_CONSOLE_IN_USE   "org.vfiod1.Error.ConsoleInUse"
-#define VFIOD_ERROR_UNSUPPORTED      "org.vfiod1.Error.Unsupported"
-#define VFIOD_ERROR_ROLLED_BACK      "org.vfiod1.Error.RolledBack"
-#define VFIOD_ERROR_INVALID_ARGUMENT "org.vfiod1.Error.InvalidArgument"
-#define VFIOD_ERROR_NOT_ASSIGNED     "org.vfiod1.Error.NotAssigned"
-#define VFIOD_ERROR_ACCESS_DENIED    "org.freedesktop.DBus.Error.AccessDenied"
+#include "vfiod-errors.h"
 
 /* ---- The client ------------------------------------------------------------------------- */
 
