@@ -16,34 +16,11 @@ import sys
 import tempfile
 import unittest
 
+from private_bus import bus_config
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 POLICY = os.path.join(HERE, "org.vfiod1.conf")
 NOBODY = pwd.getpwnam("nobody")
-
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>{policy}</include>
-</busconfig>
-"""
 
 # A stand-in service: owns org.vfiod1 and answers every call with UnknownMethod, so a call the
 # policy lets through fails with UnknownMethod while a call it blocks fails with AccessDenied.
@@ -72,7 +49,7 @@ class BusPolicy(unittest.TestCase):
         socket = os.path.join(cls.tmp, "bus")
         config = os.path.join(cls.tmp, "bus.conf")
         with open(config, "w", encoding="utf-8") as f:
-            f.write(BUS_CONFIG.format(socket=socket, policy=POLICY))
+            f.write(bus_config(socket, POLICY))
         cls.address = "unix:path=" + socket
         cls.bus = subprocess.Popen(["dbus-daemon", "--config-file=" + config, "--nofork",
                                     "--nopidfile", "--print-address"],

@@ -28,6 +28,10 @@ from simkernel.fs import Mounts  # noqa: E402
 from simkernel.topology import standard  # noqa: E402
 
 SOURCE_ROOT = os.environ.get("VFIOD_SOURCE_ROOT", os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "dbus"))
+
+from private_bus import bus_config  # noqa: E402
+
 PYTHON = "/usr/bin/python3"
 NOBODY = 65534
 # A second unprivileged user. It must exist in passwd: dbus-daemon looks up the groups of every
@@ -38,37 +42,6 @@ MANAGER = "org.vfiod1.Manager"
 DEVICE = "org.vfiod1.Device"
 PROPS = "org.freedesktop.DBus.Properties"
 FUSE_SUPER_MAGIC = 0x65735546
-
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.PolicyKit1"
-           send_interface="org.freedesktop.PolicyKit1.Authority"/>
-  </policy>
-  <policy user="root">
-    <allow own="org.freedesktop.PolicyKit1"/>
-    <allow send_destination="org.freedesktop.PolicyKit1"/>
-  </policy>
-  <include>{policy}</include>
-</busconfig>
-"""
 
 DEFAULT_CONFIG = """[Daemon]
 UnbindTimeoutMs=10000
@@ -295,8 +268,8 @@ class Sim:
     def _start_bus(self):
         socket_path = self.path("bus/system_bus_socket")
         with open(self.path("bus/bus.conf"), "w") as f:
-            f.write(BUS_CONFIG.format(socket=socket_path,
-                                      policy=os.path.join(SOURCE_ROOT, "dbus", "org.vfiod1.conf")))
+            f.write(bus_config(socket_path, os.path.join(SOURCE_ROOT, "dbus", "org.vfiod1.conf"),
+                               polkit=True))
         self.bus = subprocess.Popen(
             ["dbus-daemon", "--config-file=" + self.path("bus/bus.conf"), "--nofork",
              "--nopidfile", "--print-address=1"],
