@@ -235,13 +235,16 @@ static int phase_load(transaction *t)
 {
         engine *e = t->engine;
         const char *driver = record_driver(t->rec);
+        bool registered = vk_dc_driver_registered(e->root, t->bus, driver);
         int r = 0;
 
         /* A registered driver needs no module: asking libkmod anyway opened its indexes on
          * every assignment. */
-        if (e->modules && !vk_dc_driver_registered(e->root, t->bus, driver))
+        if (!registered && e->modules) {
                 r = vk_modules_load(e->modules, driver);
-        if (!vk_dc_driver_registered(e->root, t->bus, driver))
+                registered = vk_dc_driver_registered(e->root, t->bus, driver);
+        }
+        if (!registered)
                 return tx_fail(t, ENGINE_UNSUPPORTED, "load-driver", &t->target,
                                r < 0 ? -r : ENOENT, "the VFIO driver %s is not available: %s",
                                driver, strerror(r < 0 ? -r : ENOENT));
