@@ -438,7 +438,7 @@ static int append_group_peers(manager *m, sd_bus_message *reply, const vk_device
                 for (size_t i = 0; i < n; i++) {
                         _cleanup_(freep) char *path = NULL;
 
-                        if (ids[i].bus == d->id.bus && streq(ids[i].name, d->id.name))
+                        if (vk_device_id_equal(&ids[i], &d->id))
                                 continue;
                         r = device_object_path(&ids[i], &path);
                         if (r < 0)
@@ -643,7 +643,7 @@ int manager_add_device_objects(manager *m)
         return 0;
 }
 
-void device_emit_changed(manager *m, const vk_device_id *id, bool all)
+void device_emit_properties(manager *m, const vk_device_id *id, bool all)
 {
         _cleanup_(freep) char *path = NULL;
         int r;
@@ -666,24 +666,6 @@ void device_emit_changed(manager *m, const vk_device_id *id, bool all)
 
         if (r < 0)
                 log_debug_errno(r, "Cannot announce the changes of %s: %m", id->name);
-}
-
-void device_emit_group_changed(manager *m, int group, char *const *skip)
-{
-        _cleanup_(freep) vk_device_id *ids = NULL;
-        size_t n = 0;
-
-        if (group < 0 || group_member_ids(m, group, &ids, &n) < 0)
-                return;
-
-        for (size_t i = 0; i < n; i++) {
-                char name[VK_NAME_MAX + 16];
-
-                (void)snprintf(name, sizeof(name), "%s:%s", vk_bus_to_string(ids[i].bus),
-                               ids[i].name);
-                if (!strv_contains(skip, name))
-                        device_emit_changed(m, &ids[i], false);
-        }
 }
 
 void device_emit_added(manager *m, const vk_device_id *id)
@@ -712,6 +694,7 @@ void device_emit_removed(manager *m, const vk_device_id *id)
         if (!m->bus || device_object_path(id, &path) < 0)
                 return;
 
+        announce_forget_device(m, id);
         m->removing_path = path;
         r = sd_bus_emit_object_removed(m->bus, path);
         m->removing_path = NULL;

@@ -47,7 +47,8 @@ struct engine {
         transaction **transactions; /* in flight */
         size_t n_transactions;
         stalled_unbind *stalled;
-        int *unreadable; /* groups whose journal record could not be parsed */
+        struct unbind_wait *waits; /* our unbinds in flight: their devices are locked too */
+        int *unreadable;           /* groups whose journal record could not be parsed */
         size_t n_unreadable;
         engine_resumed_t resumed;
         void *resumed_userdata;

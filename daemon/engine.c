@@ -296,13 +296,17 @@ bool engine_group_busy(engine *e, int group)
 
 /* ---- unbinds that outlived their transaction ---- */
 
+static bool unbind_wait_find(engine *e, const vk_device_id *id);
+
 bool engine_device_stalled(engine *e, const vk_device_id *id)
 {
         if (!e || !id)
                 return false;
         for (stalled_unbind *s = e->stalled; s; s = s->next)
-                if (s->id.bus == id->bus && streq(s->id.name, id->name))
+                if (vk_device_id_equal(&s->id, id))
                         return true;
+        if (unbind_wait_find(e, id))
+                return true;
         /* An unbind someone else started (another tool, or the worker of a vfiod that was
          * killed) holds the device lock just the same. */
         return vk_device_unbinding(e->root, id) > 0;
@@ -476,6 +480,7 @@ int engine_stall(engine *e, const vk_device_id *id, vk_unbind_job *job, bool pro
 }
 
 struct unbind_wait {
+        struct unbind_wait *next;
         engine *engine;
         vk_device_id id;
         vk_unbind_job *job;
@@ -488,6 +493,11 @@ unbind_wait *unbind_wait_free(unbind_wait *w)
 {
         if (!w)
                 return NULL;
+        for (unbind_wait **p = &w->engine->waits; *p; p = &(*p)->next)
+                if (*p == w) {
+                        *p = w->next;
+                        break;
+                }
         w->io = sd_event_source_disable_unref(w->io);
         w->timer = sd_event_source_disable_unref(w->timer);
         if (w->job && vk_unbind_job_result(w->job) == -EAGAIN) {
@@ -530,6 +540,14 @@ static int on_unbind_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+static bool unbind_wait_find(engine *e, const vk_device_id *id)
+{
+        for (unbind_wait *w = e->waits; w; w = w->next)
+                if (vk_device_id_equal(&w->id, id))
+                        return true;
+        return false;
+}
+
 int unbind_wait_start(engine *e, const vk_device_id *id, const char *driver, uint32_t timeout_ms,
                       unbind_done_t done, void *userdata, unbind_wait **ret)
 {
@@ -556,6 +574,8 @@ int unbind_wait_start(engine *e, const vk_device_id *id, const char *driver, uin
                 return r;
         }
         log_debug("%s: unbinding from %s", id->name, driver);
+        w->next = e->waits;
+        e->waits = w;
         *ret = w;
         return 0;
 }

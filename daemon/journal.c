@@ -118,7 +118,7 @@ int record_add_member(record *r, const vk_device_id *id, bool added, const char 
 record_member *record_find_member(record *r, const vk_device_id *id)
 {
         for (size_t i = 0; i < r->n_members; i++)
-                if (r->members[i].id.bus == id->bus && streq(r->members[i].id.name, id->name))
+                if (vk_device_id_equal(&r->members[i].id, id))
                         return &r->members[i];
         return NULL;
 }

@@ -132,7 +132,7 @@ void lease_emit_changed(lease *l)
                 if (vk_parse_device_name(*i, strlen(*i), &id) >= 0)
                         device_emit_changed(m, &id, true);
         }
-        device_emit_group_changed(m, l->group, l->members);
+        device_emit_group_changed(m, l->group);
 }
 
 int lease_busy_reason(manager *m, int group, char **ret_reason)
@@ -224,7 +224,7 @@ void lease_drop(lease *l)
                 if (vk_parse_device_name(*i, strlen(*i), &id) >= 0)
                         device_emit_changed(m, &id, true);
         }
-        device_emit_group_changed(m, group, members);
+        device_emit_group_changed(m, group);
 }
 
 static void on_release_done(transaction *t, int r, int group_fd, const engine_failure *failure,
@@ -288,7 +288,7 @@ static void on_engine_resumed(engine *e, int group, int r, const engine_failure 
                 lease_drop(l);
         else
                 /* A rolled-back assignment had no lease left; its members changed all the same. */
-                device_emit_group_changed(m, group, NULL);
+                device_emit_group_changed(m, group);
 }
 
 void manager_follow_engine(manager *m)

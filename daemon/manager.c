@@ -93,6 +93,7 @@ manager *manager_free(manager *m)
         while (m->leases)
                 lease_free(m->leases);
 
+        announce_done(m);
         device_view_clear(&m->view);
         sd_event_source_unref(m->uevent_source);
         vk_uevent_source_free(m->uevents);
@@ -185,17 +186,13 @@ static void manager_handle_uevent(manager *m, const vk_uevent *ev)
         }
 
         /* Peers see a new, vanished or rebound member in Assignable/Blockers/GroupPeers. */
-        if (ev->action != VK_UEVENT_REMOVE) {
-                char self[VK_NAME_MAX + 16];
-                char *skip[] = {self, NULL};
-
-                (void)snprintf(self, sizeof(self), "%s:%s", vk_bus_to_string(id.bus), id.name);
-                device_emit_group_changed(m, device_read_group(m, &id), skip);
-        } else {
+        if (ev->action != VK_UEVENT_REMOVE)
+                device_emit_group_changed(m, device_read_group(m, &id));
+        else {
                 lease *l = manager_find_lease_by_device(m, &id);
 
                 if (l)
-                        device_emit_group_changed(m, l->group, NULL);
+                        device_emit_group_changed(m, l->group);
         }
 }
 

@@ -44,6 +44,20 @@ typedef struct device_view {
         char **blockers;
 } device_view;
 
+/* Devices and groups whose change is still to be announced (announce.c). */
+typedef struct announce_entry {
+        vk_device_id id;
+        bool all; /* every property, not only the group-wide ones */
+} announce_entry;
+
+typedef struct announce_queue {
+        sd_event_source *source;
+        announce_entry *devices;
+        size_t n_devices, allocated_devices;
+        int *groups;
+        size_t n_groups, allocated_groups;
+} announce_queue;
+
 typedef struct manager {
         sd_event *event;
         sd_bus *bus;
@@ -72,6 +86,8 @@ typedef struct manager {
         device_view view;
         bool emitting;
         uint64_t emit_generation;
+
+        announce_queue announce;
 } manager;
 
 int manager_new(const manager_options *o, manager **ret);
@@ -104,15 +120,23 @@ int manager_add_device_objects(manager *m);
 int device_object_path(const vk_device_id *id, char **ret);
 /* Lists the object paths of every device on the supported buses. */
 int manager_list_device_paths(manager *m, char ***ret);
-/* PropertiesChanged for every changing property of a device; all = false limits it to the
- * properties a change elsewhere in its group affects (Assignable, Blockers). */
-void device_emit_changed(manager *m, const vk_device_id *id, bool all);
-/* The group-wide part (Assignable, Blockers, GroupPeers) for every member of an IOMMU group
- * except those named in skip (bus-qualified names, which the caller announces in full). */
-void device_emit_group_changed(manager *m, int group, char *const *skip);
+/* PropertiesChanged now, for every changing property of a device; all = false limits it to the
+ * properties a change elsewhere in its group affects (Assignable, Blockers, GroupPeers). */
+void device_emit_properties(manager *m, const vk_device_id *id, bool all);
 void device_emit_added(manager *m, const vk_device_id *id);
 void device_emit_removed(manager *m, const vk_device_id *id);
 void device_view_clear(device_view *v);
+
+/* announce.c: changes are noted, merged, and announced once the loop has nothing more urgent. */
+/* Notes that a device changed (all) or that its group did (!all). */
+void device_emit_changed(manager *m, const vk_device_id *id, bool all);
+/* Notes that every member of an IOMMU group changed group-wide (listed when announced). */
+void device_emit_group_changed(manager *m, int group);
+/* Drops a vanished device's pending announcement. */
+void announce_forget_device(manager *m, const vk_device_id *id);
+/* Sends everything noted so far. */
+void announce_flush(manager *m);
+void announce_done(manager *m);
 
 /* Readers that never take the kernel's device lock (see device-dbus.c), safe while an unbind is
  * stuck. device_load() is vk_device_load() for devices that are not stalled. */

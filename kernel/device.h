@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "root.h"
 
@@ -28,6 +29,11 @@ typedef struct vk_device_id {
         vk_bus bus;
         char name[VK_NAME_MAX + 1]; /* "0000:03:00.0", "fff51000.ethernet" */
 } vk_device_id;
+
+static inline bool vk_device_id_equal(const vk_device_id *a, const vk_device_id *b)
+{
+        return a->bus == b->bus && strcmp(a->name, b->name) == 0;
+}
 
 /*
  * Parses a user-supplied name without touching the filesystem: "0000:03:00.0", "pci:0000:03:00.0",

@@ -150,8 +150,7 @@ const vk_member *vk_group_find(const vk_group *g, const vk_device_id *id)
         if (!g || !id)
                 return NULL;
         for (size_t i = 0; i < g->n_members; i++) {
-                const vk_device_id *m = &g->members[i].dev->id;
-                if (m->bus == id->bus && streq(m->name, id->name))
+                if (vk_device_id_equal(&g->members[i].dev->id, id))
                         return &g->members[i];
         }
         return NULL;

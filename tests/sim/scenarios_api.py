@@ -127,3 +127,38 @@ def properties_changed_other_tool(sim):
         check_equal(value, want, "Driver announced after the " + action)
         check_equal(watcher.device_prop(NIC_E, "Driver"), want, "Driver read after the " + action)
     check_ok(watcher.call(MANAGER_PATH, MANAGER, "ListDevices"), "ListDevices")
+
+
+def state_changes(signals, path):
+    """The State values announced for path, in order."""
+    return [s["args"][1]["State"] for s in signals
+            if s["member"] == "PropertiesChanged" and s["path"] == path
+            and s["args"][0] == DEVICE and "State" in s["args"][1]]
+
+
+@scenario("changes-merged-per-pass")
+def changes_merged_per_pass(sim):
+    """Changes are announced once the loop has nothing more urgent, with the values of that
+    moment. The edu has no host driver, so its whole assignment runs in one pass of the loop:
+    watchers see it assigned, never a stale "assigning". Its release waits for vfio-pci's unbind
+    in a worker, so "releasing" may be seen; the last word is "host"."""
+    watcher = sim.client(0)
+    watcher.subscribe()
+    path = device_path(EDU)
+    seen = []
+
+    def states():
+        seen.extend(watcher.signals())
+        return state_changes(seen, path)
+
+    client = sim.client(NOBODY)
+    check_ok(client.assign(EDU), "AssignDevice(%s)" % EDU)
+    wait_until(lambda: states() or None, 10, "a State change announced for " + EDU)
+    check_equal(states()[0], "assigned", "first State announced after the assignment")
+
+    del seen[:]
+    check_ok(client.release(EDU), "ReleaseDevice(%s)" % EDU)
+    wait_until(lambda: "host" in states() or None, 10, "State host announced for " + EDU)
+    check_equal(states()[-1], "host", "last State announced after the release")
+    client.close()
+    watcher.close()

@@ -41,14 +41,29 @@ def hung_unbind_timeout(sim):
     where it started."""
     before = sim.kernel.snapshot()
     hang = sim.kernel.hang_unbind(NIC_E)
+    watcher = sim.client(0)
+    watcher.subscribe()
     client = sim.client(NOBODY)
     call = client.start_assign(NIC_E, timeout_ms=("u", 1500))
     check(hang.entered.wait(10), "vfiod never unbound " + NIC_E)
+    # Changes are announced when the loop is idle, and it is while the unbind waits.
+    seen = []
+
+    def announced_assigning():
+        seen.extend(watcher.signals())
+        return any(s["member"] == "PropertiesChanged" and s["path"] == device_path(NIC_E)
+                   and s["args"][1].get("State") == "assigning" for s in seen)
+    wait_until(announced_assigning, 5, "State assigning announced while the unbind hangs")
 
     other = sim.client(NOBODY)
     check(other.get(MANAGER_PATH, MANAGER, "Version"), "Version while the unbind hangs")
     check_ok(other.call(MANAGER_PATH, MANAGER, "ListDevices"), "ListDevices while it hangs")
     check_ok(other.plan(EDU), "PlanAssignment of another group while it hangs")
+    # The device itself is locked by the kernel while its unbind runs: vfiod answers for it
+    # without reading what would wait for that lock.
+    check_equal(other.device_prop(NIC_E, "State"), "assigning", "State while its unbind hangs")
+    check_ok(other.call(device_path(NIC_E), PROPS, "GetAll", "(s)", [DEVICE]),
+             "GetAll of the device whose unbind hangs")
 
     reply = client.wait(call, timeout=15)
     check_error(reply, "org.vfiod1.Error.Timeout", mentions=NIC_E)

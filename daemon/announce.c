@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * Change announcements, merged per loop pass. One assignment produces several reasons to
+ * announce the same device: the lease changes state twice, the kernel reports the bind, and the
+ * group's peers change with it. Each PropertiesChanged reads the device from sysfs and plans it,
+ * which under a batch of requests cost more than the assignments themselves. So a change is only
+ * noted here; the signals go out from a defer source that runs after every normal-priority source
+ * (bus requests, uevents, transaction steps) has had its turn, once per device, with the values
+ * of that moment. Values are read when the signal is built, so a merged signal is never stale.
+ */
+
+#include <stdlib.h>
+
+#include "log.h"
+#include "manager.h"
+
+/* Below the bus, uevents and transactions, so a burst of them is announced once at its end. */
+#define ANNOUNCE_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
+
+static int on_announce(sd_event_source *s, void *userdata);
+
+static int announce_arm(manager *m)
+{
+        announce_queue *q = &m->announce;
+        int r;
+
+        if (!q->source) {
+                r = sd_event_add_defer(m->event, &q->source, on_announce, m);
+                if (r < 0)
+                        return r;
+                (void)sd_event_source_set_description(q->source, "announce");
+                r = sd_event_source_set_priority(q->source, ANNOUNCE_PRIORITY);
+                if (r < 0) {
+                        q->source = sd_event_source_unref(q->source);
+                        return r;
+                }
+                return 0;
+        }
+        return sd_event_source_set_enabled(q->source, SD_EVENT_ONESHOT);
+}
+
+static announce_entry *find_device(announce_queue *q, const vk_device_id *id)
+{
+        for (size_t i = 0; i < q->n_devices; i++)
+                if (vk_device_id_equal(&q->devices[i].id, id))
+                        return &q->devices[i];
+        return NULL;
+}
+
+/* Adds id (or widens its entry to every property). The queue keeps first-noted order, so a
+ * watcher sees devices announced in the order their changes happened. */
+static int note_device(announce_queue *q, const vk_device_id *id, bool all)
+{
+        announce_entry *e = find_device(q, id);
+
+        if (e) {
+                e->all = e->all || all;
+                return 0;
+        }
+        if (q->n_devices == q->allocated_devices) {
+                size_t n = q->allocated_devices ? q->allocated_devices * 2 : 8;
+                announce_entry *d = reallocarray(q->devices, n, sizeof(*d));
+
+                if (!d)
+                        return -ENOMEM;
+                q->devices = d;
+                q->allocated_devices = n;
+        }
+        q->devices[q->n_devices++] = (announce_entry){.id = *id, .all = all};
+        return 0;
+}
+
+void device_emit_changed(manager *m, const vk_device_id *id, bool all)
+{
+        int r;
+
+        if (!m->bus)
+                return;
+        r = note_device(&m->announce, id, all);
+        if (r >= 0)
+                r = announce_arm(m);
+        if (r < 0) {
+                /* Without room to remember it, announce it now rather than not at all. */
+                log_debug_errno(r, "Announcing %s without merging: %m", id->name);
+                device_emit_properties(m, id, all);
+        }
+}
+
+void device_emit_group_changed(manager *m, int group)
+{
+        announce_queue *q = &m->announce;
+        int r = 0;
+
+        if (!m->bus || group < 0)
+                return;
+        for (size_t i = 0; i < q->n_groups; i++)
+                if (q->groups[i] == group)
+                        return;
+        if (q->n_groups == q->allocated_groups) {
+                size_t n = q->allocated_groups ? q->allocated_groups * 2 : 8;
+                int *g = reallocarray(q->groups, n, sizeof(*g));
+
+                if (!g)
+                        r = -ENOMEM;
+                else {
+                        q->groups = g;
+                        q->allocated_groups = n;
+                }
+        }
+        if (r >= 0) {
+                q->groups[q->n_groups++] = group;
+                r = announce_arm(m);
+        }
+        if (r < 0)
+                log_debug_errno(r, "Cannot note the change of IOMMU group %d: %m", group);
+}
+
+void announce_forget_device(manager *m, const vk_device_id *id)
+{
+        announce_queue *q = &m->announce;
+        announce_entry *e = find_device(q, id);
+
+        if (!e)
+                return;
+        size_t i = (size_t)(e - q->devices);
+        for (; i + 1 < q->n_devices; i++)
+                q->devices[i] = q->devices[i + 1];
+        q->n_devices--;
+}
+
+void announce_flush(manager *m)
+{
+        announce_queue *q = &m->announce;
+
+        /* A group's members are listed now, not when it was noted: whoever is in the group at
+         * the end of the burst is who changed. Members already noted keep their wider entry. */
+        for (size_t g = 0; g < q->n_groups; g++) {
+                _cleanup_(freep) vk_device_id *ids = NULL;
+                size_t n = 0;
+
+                if (group_member_ids(m, q->groups[g], &ids, &n) < 0)
+                        continue;
+                for (size_t i = 0; i < n; i++)
+                        if (note_device(q, &ids[i], false) < 0)
+                                device_emit_properties(m, &ids[i], false);
+        }
+        q->n_groups = 0;
+
+        /* Emitting may run getters that note nothing, but take the list first all the same:
+         * whatever is noted meanwhile belongs to the next pass. */
+        _cleanup_(freep) announce_entry *batch = TAKE_PTR(q->devices);
+        size_t n = q->n_devices;
+        q->n_devices = q->allocated_devices = 0;
+
+        for (size_t i = 0; i < n; i++)
+                device_emit_properties(m, &batch[i].id, batch[i].all);
+}
+
+static int on_announce(sd_event_source *s, void *userdata)
+{
+        announce_flush(userdata);
+        return 0;
+}
+
+void announce_done(manager *m)
+{
+        announce_queue *q = &m->announce;
+
+        q->source = sd_event_source_disable_unref(q->source);
+        free(q->devices);
+        free(q->groups);
+        *q = (announce_queue){};
+}
