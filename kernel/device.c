@@ -231,6 +231,27 @@ static int device_syspath(vk_root *root, const vk_device_id *id, char **ret)
         return 0;
 }
 
+int vk_device_identify(vk_root *root, const char *syspath, vk_device_id *ret)
+{
+        vk_device_id id = {};
+        const char *base;
+        int r;
+
+        if (!root || !syspath || !ret)
+                return -EINVAL;
+        if (strncmp(syspath, "devices/", 8) != 0)
+                return -EXDEV;
+        base = strrchr(syspath, '/') + 1;
+        if (!kernel_name_valid(base, strlen(base)))
+                return -EXDEV;
+        r = syspath_bus(root, syspath, &id.bus);
+        if (r < 0)
+                return r;
+        strcpy(id.name, base);
+        *ret = id;
+        return 0;
+}
+
 /* Checks an absolute path before anything is looked up; returns it relative to sys/. */
 static int path_validate(const char *s, size_t len, const char **ret_rel)
 {
@@ -324,17 +345,19 @@ typedef struct loader {
 } loader;
 
 /* Still the same device? Its bus listing must lead to the directory we hold open. A device
- * removed and re-added under the same name is a new directory (new inode): that counts as gone. */
+ * removed and re-added under the same name is a new directory (new inode): that counts as gone.
+ * The listing's link is followed by stat only: it is compared with the directory we validated
+ * when the load began, so a link that leads anywhere else simply does not match. */
 static bool loader_device_present(loader *l)
 {
-        _cleanup_(freep) char *now = NULL;
+        char path[sizeof("bus//devices/") + 16 + VK_NAME_MAX];
         struct stat held, current;
 
         if (fstat(l->fd, &held) < 0 || held.st_nlink == 0)
                 return false;
-        if (device_syspath(l->root, l->id, &now) < 0 || !streq(now, l->syspath))
+        if (vk_device_bus_path(l->id, path, sizeof(path)) < 0)
                 return false;
-        if (fstatat(l->root->sysfs_fd, now, &current, AT_SYMLINK_NOFOLLOW) < 0)
+        if (fstatat(l->root->sysfs_fd, path, &current, 0) < 0)
                 return false;
         return held.st_dev == current.st_dev && held.st_ino == current.st_ino;
 }

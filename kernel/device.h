@@ -51,6 +51,15 @@ int vk_parse_device_name(const char *s, size_t len, vk_device_id *ret);
  */
 int vk_device_resolve(vk_root *root, const char *name, size_t len, vk_device_id *ret);
 
+/*
+ * The id of the device directory at syspath, a canonical path below the tree's root as
+ * vk_sysfs_resolve_link returns it ("devices/pci0000:00/..."): the bus from its subsystem link,
+ * the kernel name from its last component. Whether the bus lists this very directory under that
+ * name is left to the caller (vk_device_load's syspath says). -EXDEV outside devices/ or not a
+ * device of a supported bus, -ENODEV no device there.
+ */
+int vk_device_identify(vk_root *root, const char *syspath, vk_device_id *ret);
+
 /* A memory BAR from the "resource" file (I/O ports and empty lines are skipped). */
 typedef struct vk_bar {
         unsigned index;

@@ -66,10 +66,11 @@ static vk_member_role member_role(const vk_device *dev)
 }
 
 /* One member: resolved through its group link like any user-supplied path, so a link that
- * leaves the tree or a device of a bus vfiod cannot handle fails the same way. */
+ * leaves the tree or a device of a bus vfiod cannot handle fails the same way; and the bus must
+ * list that very directory under its name. */
 static int member_load(vk_root *root, int id, const char *name, vk_device **ret)
 {
-        _cleanup_(freep) char *link = NULL, *syspath = NULL, *abs = NULL;
+        _cleanup_(freep) char *link = NULL, *syspath = NULL;
         _cleanup_(vk_device_freep) vk_device *dev = NULL;
         vk_device_id dev_id;
         int r;
@@ -79,16 +80,18 @@ static int member_load(vk_root *root, int id, const char *name, vk_device **ret)
         r = vk_sysfs_resolve_link(root->sysfs_fd, link, &syspath);
         if (r == -ENOENT)
                 return -ENODEV;
+        if (r == -EINVAL)
+                return -EXDEV; /* the tree's root itself */
         if (r < 0)
                 return r;
-        if (asprintf(&abs, "/sys/%s", syspath) < 0)
-                return -ENOMEM;
-        r = vk_device_resolve(root, abs, strlen(abs), &dev_id);
+        r = vk_device_identify(root, syspath, &dev_id);
         if (r < 0)
                 return r;
         r = vk_device_load(root, &dev_id, &dev);
         if (r < 0)
                 return r;
+        if (!streq(dev->syspath, syspath))
+                return -EXDEV; /* the bus lists another directory under that name */
         /* Moved to another group between the listing and the load: not a member any more. */
         if (dev->iommu_group != id)
                 return -ENODEV;

@@ -196,6 +196,21 @@ static void test_member_moved(ctx *c, gconstpointer data)
         g_assert_true(g == (vk_group *)0x1);
 }
 
+/* The group links a directory the bus does not list under that name (the bus's link leads to
+ * another device directory): the member is not the device the bus knows, so nothing is loaded. */
+static void test_member_not_listed_by_bus(ctx *c, gconstpointer data)
+{
+        vk_group *g = (vk_group *)0x1;
+
+        fixture_pci(c->f, "0000:00:04.0 group=1");
+        fixture_pci(c->f, "0000:00:06.0 group=3");
+        fixture_unlink(c->f, "sys/bus/pci/devices/0000:00:04.0");
+        fixture_symlink(c->f, "sys/bus/pci/devices/0000:00:04.0",
+                        "../../../devices/pci0000:00/0000:00:06.0");
+        g_assert_cmpint(vk_group_load(c->root, 1, &g), ==, -EXDEV);
+        g_assert_true(g == (vk_group *)0x1);
+}
+
 static void test_driver_predicates(void)
 {
         static const struct {
@@ -245,6 +260,7 @@ int main(int argc, char **argv)
         T("/group/member-leaving-tree", test_member_leaving_tree);
         T("/group/member-unsupported-bus", test_member_unsupported_bus);
         T("/group/member-moved", test_member_moved);
+        T("/group/member-not-listed-by-bus", test_member_not_listed_by_bus);
         g_test_add_func("/group/driver-predicates", test_driver_predicates);
 #undef T
         return g_test_run();
