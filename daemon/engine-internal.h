@@ -27,7 +27,7 @@ typedef struct window {
 typedef struct stalled_unbind {
         engine *engine;
         vk_device_id id;
-        vk_unbind_job *job;
+        vk_dc_job *job;
         sd_event_source *source;
         bool probe_after; /* a fenced newcomer: probe once unbound so the VFIO driver binds */
         struct stalled_unbind *next;
@@ -47,8 +47,8 @@ struct engine {
         transaction **transactions; /* in flight */
         size_t n_transactions;
         stalled_unbind *stalled;
-        struct unbind_wait *waits; /* our unbinds in flight: their devices are locked too */
-        int *unreadable;           /* groups whose journal record could not be parsed */
+        struct dc_wait *waits; /* our unbinds and probes in flight: their devices are locked */
+        int *unreadable;       /* groups whose journal record could not be parsed */
         size_t n_unreadable;
         engine_resumed_t resumed;
         void *resumed_userdata;
@@ -75,17 +75,19 @@ bool engine_group_busy_other(engine *e, int group, const transaction *self, cons
  * finishes the way back once the kernel let go of every member. */
 int engine_defer_group(engine *e, int group);
 /* Hands a running unbind job over to the engine (reference taken). */
-int engine_stall(engine *e, const vk_device_id *id, vk_unbind_job *job, bool probe_after);
+int engine_stall(engine *e, const vk_device_id *id, vk_dc_job *job, bool probe_after);
 
-/* An unbind in a worker, waited for on the loop for at most timeout_ms. done() gets the unbind's
- * result, or -ETIMEDOUT once the worker (which may stay blocked in the kernel) was handed to the
- * stalled list; the wait frees itself after done() returns. */
-typedef void (*unbind_done_t)(const vk_device_id *id, int r, void *userdata);
-typedef struct unbind_wait unbind_wait;
-int unbind_wait_start(engine *e, const vk_device_id *id, const char *driver, uint32_t timeout_ms,
-                      unbind_done_t done, void *userdata, unbind_wait **ret);
+/* An unbind or a probe in a worker, waited for on the loop for at most timeout_ms. done() gets
+ * the write's result, or -ETIMEDOUT once the worker (which may stay blocked in the kernel, holding
+ * the device lock) was handed to the stalled list; the wait frees itself after done() returns. */
+typedef void (*dc_done_t)(const vk_device_id *id, int r, void *userdata);
+typedef struct dc_wait dc_wait;
+int dc_wait_unbind(engine *e, const vk_device_id *id, const char *driver, uint32_t timeout_ms,
+                   dc_done_t done, void *userdata, dc_wait **ret);
+int dc_wait_probe(engine *e, const vk_device_id *id, uint32_t timeout_ms, dc_done_t done,
+                  void *userdata, dc_wait **ret);
 /* Stops waiting without calling done(); a worker still running goes to the stalled list. */
-unbind_wait *unbind_wait_free(unbind_wait *w);
+dc_wait *dc_wait_free(dc_wait *w);
 int engine_link_transaction(engine *e, transaction *t);
 void engine_unlink_transaction(engine *e, transaction *t);
 

@@ -165,7 +165,7 @@ static stalled_unbind *stalled_free(stalled_unbind *s)
         if (!s)
                 return NULL;
         sd_event_source_disable_unref(s->source);
-        vk_unbind_job_unref(s->job);
+        vk_dc_job_unref(s->job);
         free(s);
         return NULL;
 }
@@ -296,7 +296,7 @@ bool engine_group_busy(engine *e, int group)
 
 /* ---- unbinds that outlived their transaction ---- */
 
-static bool unbind_wait_find(engine *e, const vk_device_id *id);
+static bool dc_wait_find(engine *e, const vk_device_id *id);
 
 bool engine_device_stalled(engine *e, const vk_device_id *id)
 {
@@ -305,7 +305,7 @@ bool engine_device_stalled(engine *e, const vk_device_id *id)
         for (stalled_unbind *s = e->stalled; s; s = s->next)
                 if (vk_device_id_equal(&s->id, id))
                         return true;
-        if (unbind_wait_find(e, id))
+        if (dc_wait_find(e, id))
                 return true;
         /* An unbind someone else started (another tool, or the worker of a vfiod that was
          * killed) holds the device lock just the same. */
@@ -431,7 +431,7 @@ static int on_stalled_done(sd_event_source *source, int fd, uint32_t revents, vo
         stalled_unbind *s = userdata;
         engine *e = s->engine;
         vk_device_id id = s->id;
-        int r = vk_unbind_job_result(s->job);
+        int r = vk_dc_job_result(s->job);
 
         if (r == -EAGAIN)
                 return 0;
@@ -441,9 +441,9 @@ static int on_stalled_done(sd_event_source *source, int fd, uint32_t revents, vo
                         break;
                 }
         if (r < 0 && r != -ENODEV)
-                log_warning_errno(r, "%s: the late unbind failed: %m", id.name);
+                log_warning_errno(r, "%s: the late unbind or probe failed: %m", id.name);
         else
-                log_info("%s: the kernel finished a late unbind", id.name);
+                log_info("%s: the kernel finished a late unbind or probe", id.name);
         if (s->probe_after && r >= 0) {
                 int k = vk_dc_probe(e->root, &id);
                 if (k < 0)
@@ -454,22 +454,21 @@ static int on_stalled_done(sd_event_source *source, int fd, uint32_t revents, vo
         return 0;
 }
 
-int engine_stall(engine *e, const vk_device_id *id, vk_unbind_job *job, bool probe_after)
+int engine_stall(engine *e, const vk_device_id *id, vk_dc_job *job, bool probe_after)
 {
         stalled_unbind *s;
         int r;
 
         s = calloc(1, sizeof(*s));
         if (!s) {
-                vk_unbind_job_unref(job);
+                vk_dc_job_unref(job);
                 return -ENOMEM;
         }
         s->engine = e;
         s->id = *id;
         s->job = job;
         s->probe_after = probe_after;
-        r = sd_event_add_io(e->event, &s->source, vk_unbind_job_fd(job), EPOLLIN, on_stalled_done,
-                            s);
+        r = sd_event_add_io(e->event, &s->source, vk_dc_job_fd(job), EPOLLIN, on_stalled_done, s);
         if (r < 0) {
                 stalled_free(s);
                 return r;
@@ -479,105 +478,129 @@ int engine_stall(engine *e, const vk_device_id *id, vk_unbind_job *job, bool pro
         return 0;
 }
 
-struct unbind_wait {
-        struct unbind_wait *next;
+struct dc_wait {
+        struct dc_wait *next;
         engine *engine;
         vk_device_id id;
-        vk_unbind_job *job;
+        vk_dc_job *job;
         sd_event_source *io, *timer;
-        unbind_done_t done;
+        dc_done_t done;
         void *userdata;
 };
 
-unbind_wait *unbind_wait_free(unbind_wait *w)
+dc_wait *dc_wait_free(dc_wait *w)
 {
         if (!w)
                 return NULL;
-        for (unbind_wait **p = &w->engine->waits; *p; p = &(*p)->next)
+        for (dc_wait **p = &w->engine->waits; *p; p = &(*p)->next)
                 if (*p == w) {
                         *p = w->next;
                         break;
                 }
         w->io = sd_event_source_disable_unref(w->io);
         w->timer = sd_event_source_disable_unref(w->timer);
-        if (w->job && vk_unbind_job_result(w->job) == -EAGAIN) {
+        if (w->job && vk_dc_job_result(w->job) == -EAGAIN) {
                 /* Nobody waits any more, but the device stays locked until it returns. */
                 int r = engine_stall(w->engine, &w->id, TAKE_PTR(w->job), false);
                 if (r < 0)
-                        log_error_errno(r, "%s: cannot keep track of the stalled unbind: %m",
+                        log_error_errno(r, "%s: cannot keep track of the stalled worker: %m",
                                         w->id.name);
         }
-        vk_unbind_job_unref(w->job);
+        vk_dc_job_unref(w->job);
         free(w);
         return NULL;
 }
 
-static void unbind_wait_finish(unbind_wait *w, int r)
+static void dc_wait_finish(dc_wait *w, int r)
 {
-        unbind_done_t done = w->done;
+        dc_done_t done = w->done;
         void *userdata = w->userdata;
         vk_device_id id = w->id;
 
-        unbind_wait_free(w);
+        dc_wait_free(w);
         done(&id, r, userdata);
 }
 
-static int on_unbind_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static int on_job_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-        unbind_wait *w = userdata;
-        int r = vk_unbind_job_result(w->job);
+        dc_wait *w = userdata;
+        int r = vk_dc_job_result(w->job);
 
         if (r != -EAGAIN)
-                unbind_wait_finish(w, r);
+                dc_wait_finish(w, r);
         return 0;
 }
 
-static int on_unbind_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_job_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        unbind_wait *w = userdata;
+        dc_wait *w = userdata;
 
-        unbind_wait_finish(w, -ETIMEDOUT);
+        dc_wait_finish(w, -ETIMEDOUT);
         return 0;
 }
 
-static bool unbind_wait_find(engine *e, const vk_device_id *id)
+static bool dc_wait_find(engine *e, const vk_device_id *id)
 {
-        for (unbind_wait *w = e->waits; w; w = w->next)
+        for (dc_wait *w = e->waits; w; w = w->next)
                 if (vk_device_id_equal(&w->id, id))
                         return true;
         return false;
 }
 
-int unbind_wait_start(engine *e, const vk_device_id *id, const char *driver, uint32_t timeout_ms,
-                      unbind_done_t done, void *userdata, unbind_wait **ret)
+/* Waits for job (taken over) on the loop, for at most timeout_ms. */
+static int dc_wait_start(engine *e, const vk_device_id *id, vk_dc_job *job, uint32_t timeout_ms,
+                         dc_done_t done, void *userdata, dc_wait **ret)
 {
-        unbind_wait *w;
+        dc_wait *w;
         uint64_t now;
         int r;
 
         w = calloc(1, sizeof(*w));
-        if (!w)
+        if (!w) {
+                vk_dc_job_unref(job);
                 return -ENOMEM;
-        *w = (unbind_wait){.engine = e, .id = *id, .done = done, .userdata = userdata};
-        r = vk_unbind_job_start(e->root, id, driver, &w->job);
-        if (r >= 0)
-                r = sd_event_add_io(e->event, &w->io, vk_unbind_job_fd(w->job), EPOLLIN,
-                                    on_unbind_io, w);
+        }
+        *w = (dc_wait){.engine = e, .id = *id, .job = job, .done = done, .userdata = userdata};
+        r = sd_event_add_io(e->event, &w->io, vk_dc_job_fd(w->job), EPOLLIN, on_job_io, w);
         if (r >= 0)
                 r = sd_event_now(e->event, CLOCK_MONOTONIC, &now);
         if (r >= 0)
                 r = sd_event_add_time(e->event, &w->timer, CLOCK_MONOTONIC,
-                                      now + (uint64_t)timeout_ms * 1000ULL, 0, on_unbind_timeout,
-                                      w);
+                                      now + (uint64_t)timeout_ms * 1000ULL, 0, on_job_timeout, w);
         if (r < 0) {
-                unbind_wait_free(w);
+                dc_wait_free(w);
                 return r;
         }
-        log_debug("%s: unbinding from %s", id->name, driver);
         w->next = e->waits;
         e->waits = w;
         *ret = w;
         return 0;
+}
+
+int dc_wait_unbind(engine *e, const vk_device_id *id, const char *driver, uint32_t timeout_ms,
+                   dc_done_t done, void *userdata, dc_wait **ret)
+{
+        vk_dc_job *job = NULL;
+        int r;
+
+        r = vk_dc_unbind_start(e->root, id, driver, &job);
+        if (r < 0)
+                return r;
+        log_debug("%s: unbinding from %s", id->name, driver);
+        return dc_wait_start(e, id, job, timeout_ms, done, userdata, ret);
+}
+
+int dc_wait_probe(engine *e, const vk_device_id *id, uint32_t timeout_ms, dc_done_t done,
+                  void *userdata, dc_wait **ret)
+{
+        vk_dc_job *job = NULL;
+        int r;
+
+        r = vk_dc_probe_start(e->root, id, &job);
+        if (r < 0)
+                return r;
+        log_debug("%s: probing", id->name);
+        return dc_wait_start(e, id, job, timeout_ms, done, userdata, ret);
 }
 
 /* ---- devices appearing in our groups ---- */
@@ -585,7 +608,7 @@ int unbind_wait_start(engine *e, const vk_device_id *id, const char *driver, uin
 int engine_device_added(engine *e, const vk_device_id *id)
 {
         _cleanup_(vk_device_freep) vk_device *d = NULL;
-        _cleanup_(vk_unbind_job_unrefp) vk_unbind_job *job = NULL;
+        _cleanup_(vk_dc_job_unrefp) vk_dc_job *job = NULL;
         _cleanup_(freep) char *bound = NULL;
         record *rec;
         const char *driver;
@@ -645,7 +668,7 @@ int engine_device_added(engine *e, const vk_device_id *id)
                 return log_error_errno(r, "%s: reading the newcomer's driver failed: %m", id->name);
         if (bound && !streq(bound, driver)) {
                 /* It bound a host driver before the fence: take it back without waiting. */
-                r = vk_unbind_job_start(e->root, id, bound, &job);
+                r = vk_dc_unbind_start(e->root, id, bound, &job);
                 if (r < 0)
                         return log_error_errno(r, "%s: unbinding newcomer from %s failed: %m",
                                                id->name, bound);

@@ -204,17 +204,17 @@ restore_result restore_members(engine *e, record *r, char **ret_incomplete)
  * daemon serves anything. A hung one is handed to the engine to keep. */
 static int unbind_bounded(engine *e, const vk_device_id *id, const char *driver)
 {
-        _cleanup_(vk_unbind_job_unrefp) vk_unbind_job *job = NULL;
+        _cleanup_(vk_dc_job_unrefp) vk_dc_job *job = NULL;
         uint32_t timeout_ms = engine_timeout_ms(e, 0);
         struct timespec start, now;
         int r;
 
-        r = vk_unbind_job_start(e->root, id, driver, &job);
+        r = vk_dc_unbind_start(e->root, id, driver, &job);
         if (r < 0)
                 return r;
         clock_gettime(CLOCK_MONOTONIC, &start);
         for (;;) {
-                struct pollfd p = {.fd = vk_unbind_job_fd(job), .events = POLLIN};
+                struct pollfd p = {.fd = vk_dc_job_fd(job), .events = POLLIN};
                 long elapsed;
 
                 clock_gettime(CLOCK_MONOTONIC, &now);
@@ -227,7 +227,7 @@ static int unbind_bounded(engine *e, const vk_device_id *id, const char *driver)
                 r = poll(&p, 1, (int)((long)timeout_ms - elapsed));
                 if (r < 0 && errno != EINTR)
                         return -errno;
-                r = vk_unbind_job_result(job);
+                r = vk_dc_job_result(job);
                 if (r != -EAGAIN)
                         return r;
         }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The group transaction (ARCHITECTURE.md steps 3-10), its rollback, and the release, as one state
- * machine on the event loop. Every phase but the unbinds is a short sysfs write; unbinds run in
- * a worker (vk_unbind_job) and are waited for with an io source and a timer, so the loop keeps
- * serving while the kernel takes its time.
+ * machine on the event loop. Every phase but the unbinds and the VFIO driver's probes is a short
+ * sysfs write; those two run a driver's code, in a worker (vk_dc_job), and are waited for with an
+ * io source and a timer, so the loop keeps serving (and other groups move) while the kernel takes
+ * its time.
  */
 #include <errno.h>
 #include <linux/vfio.h>
@@ -68,7 +69,7 @@ struct transaction {
         int group_fd;
 
         /* the unbind in flight, and how it ended */
-        unbind_wait *wait;
+        dc_wait *wait;
         vk_device_id job_device;
         bool job_finished;
         int job_result;
@@ -94,7 +95,7 @@ transaction *transaction_free(transaction *t)
         if (t->linked)
                 engine_unlink_transaction(t->engine, t);
         t->linked = false;
-        t->wait = unbind_wait_free(t->wait);
+        t->wait = dc_wait_free(t->wait);
         t->timer_source = sd_event_source_disable_unref(t->timer_source);
         t->defer_source = sd_event_source_disable_unref(t->defer_source);
         if (t->window_closed)
@@ -155,9 +156,9 @@ _printf_(2, 3) static void tx_incomplete(transaction *t, const char *format, ...
                             t->incomplete[strv_length(t->incomplete) - 1]);
 }
 
-/* ---- unbind with a timeout ---- */
+/* ---- unbinds and probes in a worker, with a timeout ---- */
 
-static void on_unbind_done(const vk_device_id *id, int r, void *userdata)
+static void on_job_done(const vk_device_id *id, int r, void *userdata)
 {
         transaction *t = userdata;
 
@@ -171,7 +172,7 @@ static int job_start(transaction *t, const vk_device_id *id, const char *driver)
 {
         t->job_device = *id;
         t->job_finished = false;
-        return unbind_wait_start(t->engine, id, driver, t->timeout_ms, on_unbind_done, t, &t->wait);
+        return dc_wait_unbind(t->engine, id, driver, t->timeout_ms, on_job_done, t, &t->wait);
 }
 
 /* ---- assignment ---- */
@@ -357,33 +358,28 @@ static int phase_unbind(transaction *t)
                 return 0;
         }
         t->phase = PHASE_PROBE;
+        t->cursor = 0;
         return 1;
 }
 
 /* The VFIO driver bound? drivers_probe says success even when the probe failed (KERNEL.md), so
- * only the driver link tells; an explicit bind then reports the probe's errno. */
-static int probe_member(transaction *t, const record_member *m)
+ * only the driver link tells; an explicit bind then reports the probe's errno. probe_r is the
+ * result of the drivers_probe write the worker made. Returns 0 when bound. */
+static int probe_verify(transaction *t, const record_member *m, int probe_r)
 {
         engine *e = t->engine;
         const char *driver = record_driver(t->rec);
         _cleanup_(freep) char *current = NULL;
-        int r, bind_r;
+        int bind_r;
 
-        r = vk_device_read_driver(e->root, &m->id, &current);
-        if (r >= 0 && streq_ptr(current, driver))
-                return 0;
-        if (r >= 0 && current)
-                return tx_fail(t, ENGINE_ROLLED_BACK, "probe", &m->id, EBUSY,
-                               "probe of %s with %s failed: %s bound it first", m->id.name, driver,
-                               current);
-        if (r >= 0)
-                r = vk_dc_probe(e->root, &m->id);
-        if (r < 0)
-                return tx_fail(t, ENGINE_ROLLED_BACK, "probe", &m->id, -r,
-                               "probe of %s with %s failed: %s", m->id.name, driver, strerror(-r));
-
-        free(current);
-        current = NULL;
+        if (probe_r == -ETIMEDOUT)
+                return tx_fail(t, ENGINE_TIMEOUT, "probe", &m->id, ETIMEDOUT,
+                               "probe of %s with %s did not finish within %u ms", m->id.name,
+                               driver, t->timeout_ms);
+        if (probe_r < 0)
+                return tx_fail(t, ENGINE_ROLLED_BACK, "probe", &m->id, -probe_r,
+                               "probe of %s with %s failed: %s", m->id.name, driver,
+                               strerror(-probe_r));
         if (vk_device_read_driver(e->root, &m->id, &current) >= 0 && streq_ptr(current, driver))
                 return 0;
 
@@ -400,13 +396,46 @@ static int probe_member(transaction *t, const record_member *m)
                        "probe of %s with %s failed: driver did not bind", m->id.name, driver);
 }
 
+/* Each member is probed in a worker: the driver's probe runs in the kernel for as long as it
+ * takes, and meanwhile the loop serves others (and other groups' transactions probe too). */
 static int phase_probe(transaction *t)
 {
-        for (size_t i = 0; i < t->rec->n_members; i++) {
-                if (t->rec->members[i].added)
-                        continue;
-                if (probe_member(t, &t->rec->members[i]) != 0)
+        engine *e = t->engine;
+        const char *driver = record_driver(t->rec);
+
+        if (t->job_finished) {
+                t->job_finished = false;
+                if (probe_verify(t, &t->rec->members[t->cursor], t->job_result) != 0)
                         return 1; /* failed: tx_fail() chose the next phase */
+                t->cursor++;
+        }
+
+        for (; t->cursor < t->rec->n_members; t->cursor++) {
+                const record_member *m = &t->rec->members[t->cursor];
+                _cleanup_(freep) char *current = NULL;
+                int r;
+
+                if (m->added)
+                        continue;
+                r = vk_device_read_driver(e->root, &m->id, &current);
+                if (r < 0)
+                        return tx_fail(t, ENGINE_ROLLED_BACK, "probe", &m->id, -r,
+                                       "probe of %s with %s failed: %s", m->id.name, driver,
+                                       strerror(-r));
+                if (streq_ptr(current, driver))
+                        continue;
+                if (current)
+                        return tx_fail(t, ENGINE_ROLLED_BACK, "probe", &m->id, EBUSY,
+                                       "probe of %s with %s failed: %s bound it first", m->id.name,
+                                       driver, current);
+                t->job_device = m->id;
+                t->job_finished = false;
+                r = dc_wait_probe(e, &m->id, t->timeout_ms, on_job_done, t, &t->wait);
+                if (r < 0)
+                        return tx_fail(t, ENGINE_ROLLED_BACK, "probe", &m->id, -r,
+                                       "probe of %s with %s failed: %s", m->id.name, driver,
+                                       strerror(-r));
+                return 0;
         }
         t->phase = PHASE_REOPEN_WINDOW;
         return 1;

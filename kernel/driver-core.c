@@ -200,7 +200,7 @@ bool vk_dc_driver_registered(vk_root *root, vk_bus bus, const char *driver)
  * worker to clean up whenever the kernel lets its write return. The worker owns a duplicate of
  * the sysfs directory fd and never touches the root handle, whose refcount is not thread-safe.
  */
-struct vk_unbind_job {
+struct vk_dc_job {
         atomic_uint n_ref;
         atomic_bool done;
         atomic_int result;
@@ -210,7 +210,7 @@ struct vk_unbind_job {
         char device[VK_NAME_MAX + 1];
 };
 
-static vk_unbind_job *unbind_job_free(vk_unbind_job *job)
+static vk_dc_job *dc_job_free(vk_dc_job *job)
 {
         safe_close(job->event_fd);
         safe_close(job->sysfs_fd);
@@ -218,32 +218,32 @@ static vk_unbind_job *unbind_job_free(vk_unbind_job *job)
         return NULL;
 }
 
-vk_unbind_job *vk_unbind_job_unref(vk_unbind_job *job)
+vk_dc_job *vk_dc_job_unref(vk_dc_job *job)
 {
         if (!job)
                 return NULL;
         if (atomic_fetch_sub_explicit(&job->n_ref, 1, memory_order_acq_rel) == 1)
-                unbind_job_free(job);
+                dc_job_free(job);
         return NULL;
 }
 
-static void *unbind_job_run(void *userdata)
+static void *dc_job_run(void *userdata)
 {
-        vk_unbind_job *job = userdata;
+        vk_dc_job *job = userdata;
         int r = vk_sysfs_write(job->sysfs_fd, job->path, job->device);
 
         atomic_store_explicit(&job->result, r, memory_order_relaxed);
         atomic_store_explicit(&job->done, true, memory_order_release);
         /* Only fails on counter overflow, which one write per job cannot reach. */
         (void)eventfd_write(job->event_fd, 1);
-        vk_unbind_job_unref(job);
+        vk_dc_job_unref(job);
         return NULL;
 }
 
-int vk_unbind_job_start(vk_root *root, const vk_device_id *id, const char *driver,
-                        vk_unbind_job **ret)
+/* Starts a worker that writes the device's name to path (below the tree's root). */
+static int job_start(vk_root *root, const vk_device_id *id, const char *path, vk_dc_job **ret)
 {
-        _cleanup_(vk_unbind_job_unrefp) vk_unbind_job *job = NULL;
+        _cleanup_(vk_dc_job_unrefp) vk_dc_job *job = NULL;
         sigset_t all, saved;
         pthread_attr_t attr;
         pthread_t thread;
@@ -260,9 +260,9 @@ int vk_unbind_job_start(vk_root *root, const vk_device_id *id, const char *drive
         atomic_init(&job->result, -EAGAIN);
         job->event_fd = job->sysfs_fd = -EBADF;
 
-        r = driver_write_path(root, id, driver, "unbind", job->path, sizeof(job->path));
-        if (r < 0)
-                return r;
+        if (strlen(path) >= sizeof(job->path))
+                return -ENAMETOOLONG;
+        strcpy(job->path, path);
         memcpy(job->device, id->name, sizeof(job->device));
 
         job->sysfs_fd = fcntl(root->sysfs_fd, F_DUPFD_CLOEXEC, 3);
@@ -285,7 +285,7 @@ int vk_unbind_job_start(vk_root *root, const vk_device_id *id, const char *drive
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &saved);
         atomic_fetch_add_explicit(&job->n_ref, 1, memory_order_relaxed);
-        r = pthread_create(&thread, &attr, unbind_job_run, job);
+        r = pthread_create(&thread, &attr, dc_job_run, job);
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
         pthread_attr_destroy(&attr);
         if (r != 0) {
@@ -297,19 +297,45 @@ int vk_unbind_job_start(vk_root *root, const vk_device_id *id, const char *drive
         return 0;
 }
 
-int vk_unbind_job_fd(const vk_unbind_job *job)
+int vk_dc_unbind_start(vk_root *root, const vk_device_id *id, const char *driver, vk_dc_job **ret)
+{
+        char path[PATH_MAX];
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = driver_write_path(root, id, driver, "unbind", path, sizeof(path));
+        if (r < 0)
+                return r;
+        return job_start(root, id, path, ret);
+}
+
+int vk_dc_probe_start(vk_root *root, const vk_device_id *id, vk_dc_job **ret)
+{
+        char path[PATH_MAX];
+        int r;
+
+        if (!root || !device_id_is_valid(id) || !ret)
+                return -EINVAL;
+        r = bus_attr_path(id->bus, "drivers_probe", path, sizeof(path));
+        if (r < 0)
+                return r;
+        return job_start(root, id, path, ret);
+}
+
+int vk_dc_job_fd(const vk_dc_job *job)
 {
         if (!job)
                 return -EINVAL;
         return job->event_fd;
 }
 
-int vk_unbind_job_result(const vk_unbind_job *job)
+int vk_dc_job_result(const vk_dc_job *job)
 {
         if (!job)
                 return -EINVAL;
         /* The const in the API is about the caller's view; the atomics need a mutable object. */
-        vk_unbind_job *j = (vk_unbind_job *)job;
+        vk_dc_job *j = (vk_dc_job *)job;
         if (!atomic_load_explicit(&j->done, memory_order_acquire))
                 return -EAGAIN;
         return atomic_load_explicit(&j->result, memory_order_relaxed);

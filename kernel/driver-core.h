@@ -32,20 +32,22 @@ int vk_dc_set_autoprobe(vk_root *root, vk_bus bus, bool on);
 bool vk_dc_driver_registered(vk_root *root, vk_bus bus, const char *driver);
 
 /*
- * Unbind in a worker thread. The caller polls vk_unbind_job_fd() (readable on completion, e.g.
- * with sd_event_add_io) and arms its own timer; on timeout it drops its reference and moves on:
- * the worker may stay blocked in the kernel for as long as the device is held, and frees the job
- * when it finally returns.
+ * Unbind or probe in a worker thread: both run a driver's code (remove or probe), which may wait
+ * in the kernel for as long as the device is in use or slow to set up. The caller polls
+ * vk_dc_job_fd() (readable on completion, e.g. with sd_event_add_io) and arms its own timer; on
+ * timeout it drops its reference and moves on: the worker may stay blocked in the kernel, holding
+ * the device lock, and frees the job when it finally returns.
  */
-typedef struct vk_unbind_job vk_unbind_job;
+typedef struct vk_dc_job vk_dc_job;
 
-int vk_unbind_job_start(vk_root *root, const vk_device_id *id, const char *driver,
-                        vk_unbind_job **ret);
-int vk_unbind_job_fd(const vk_unbind_job *job);
+int vk_dc_unbind_start(vk_root *root, const vk_device_id *id, const char *driver, vk_dc_job **ret);
+/* bus/<bus>/drivers_probe; the result says nothing of whether a driver bound (see vk_dc_probe). */
+int vk_dc_probe_start(vk_root *root, const vk_device_id *id, vk_dc_job **ret);
+int vk_dc_job_fd(const vk_dc_job *job);
 /* -EAGAIN while running; otherwise the unbind's result (0 or -errno). */
-int vk_unbind_job_result(const vk_unbind_job *job);
-vk_unbind_job *vk_unbind_job_unref(vk_unbind_job *job);
-static inline void vk_unbind_job_unrefp(vk_unbind_job **j)
+int vk_dc_job_result(const vk_dc_job *job);
+vk_dc_job *vk_dc_job_unref(vk_dc_job *job);
+static inline void vk_dc_job_unrefp(vk_dc_job **j)
 {
-        vk_unbind_job_unref(*j);
+        vk_dc_job_unref(*j);
 }

@@ -80,6 +80,34 @@ def hung_unbind_timeout(sim):
     wait_device_prop(other, NIC_E, "State", "host")
 
 
+@scenario("hung-probe-timeout")
+def hung_probe_timeout(sim):
+    """vfio-pci's probe of the edu blocks in the kernel. The probe runs in a worker, so vfiod
+    answers others meanwhile (the edu included, without waiting for its lock); the caller gets
+    Timeout; when the probe finally returns, the device goes back to where it was."""
+    before = sim.kernel.snapshot()
+    hang = sim.kernel.hang_probe(EDU, "vfio-pci")
+    client = sim.client(NOBODY)
+    call = client.start_assign(EDU, timeout_ms=("u", 1500))
+    check(hang.entered.wait(10), "vfiod never probed " + EDU)
+
+    other = sim.client(NOBODY)
+    check(other.get(MANAGER_PATH, MANAGER, "Version"), "Version while the probe hangs")
+    check_equal(other.device_prop(EDU, "State"), "assigning", "State while its probe hangs")
+    check_ok(other.plan(NIC_E), "PlanAssignment of another group while the probe hangs")
+
+    reply = client.wait(call, timeout=15)
+    check_error(reply, "org.vfiod1.Error.Timeout", mentions=EDU)
+    check(not hang.finished.is_set(), "the probe is no longer blocked: the test lost its point")
+    check(not other.assign(EDU).ok, "a second assignment of the group with the stuck probe succeeded")
+
+    hang.release()
+    wait_snapshot(sim, before, "after the hung probe finally returned", timeout=15)
+    check(not sim.kernel.groups[2].node, "/dev/vfio/2 left behind")
+    wait_device_prop(other, EDU, "State", "host")
+    check(sim.vfiod_alive(), "vfiod died")
+
+
 @scenario("hung-release-timeout", config="[Daemon]\nUnbindTimeoutMs=1500\n")
 def hung_release_timeout(sim):
     """The realistic hang: vfio-pci's unbind waits while a program still holds a device fd. The

@@ -226,7 +226,7 @@ static void test_driver_registered(Fx *fx, gconstpointer data)
         g_assert_false(vk_dc_driver_registered(fx->root, VK_BUS_PCI, "stray"));
 }
 
-/* ---- the unbind worker ---- */
+/* ---- the unbind and probe workers ---- */
 
 #define UNBIND_E1000 "sys/bus/pci/drivers/e1000/unbind"
 
@@ -264,20 +264,20 @@ static char *release_fifo(Fx *fx, const char *path)
 
 static void test_job_blocks_in_worker(Fx *fx, gconstpointer data)
 {
-        _cleanup_(vk_unbind_job_unrefp) vk_unbind_job *job = NULL;
+        _cleanup_(vk_dc_job_unrefp) vk_dc_job *job = NULL;
         vk_device_id id = dev(VK_BUS_PCI, "0000:01:00.0");
         uint64_t v = 0;
 
         make_fifo(fx, UNBIND_E1000);
         /* Returns at once although the write cannot complete yet. */
-        g_assert_cmpint(vk_unbind_job_start(fx->root, &id, "e1000", &job), ==, 0);
-        int fd = vk_unbind_job_fd(job);
+        g_assert_cmpint(vk_dc_unbind_start(fx->root, &id, "e1000", &job), ==, 0);
+        int fd = vk_dc_job_fd(job);
         g_assert_cmpint(fd, >=, 0);
         g_assert_cmpint(fcntl(fd, F_GETFD), ==, FD_CLOEXEC);
         g_assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
 
         g_assert_false(fd_readable(fd, 200));
-        g_assert_cmpint(vk_unbind_job_result(job), ==, -EAGAIN);
+        g_assert_cmpint(vk_dc_job_result(job), ==, -EAGAIN);
         g_assert_cmpint(read(fd, &v, sizeof(v)), ==, -1);
         g_assert_cmpint(errno, ==, EAGAIN);
 
@@ -287,25 +287,25 @@ static void test_job_blocks_in_worker(Fx *fx, gconstpointer data)
         g_assert_true(fd_readable(fd, 10000));
         g_assert_cmpint(read(fd, &v, sizeof(v)), ==, sizeof(v));
         g_assert_cmpuint(v, ==, 1);
-        g_assert_cmpint(vk_unbind_job_result(job), ==, 0);
+        g_assert_cmpint(vk_dc_job_result(job), ==, 0);
 }
 
 /* The caller gives up (its timeout) while the worker is still blocked; the worker finishes and
  * frees the job on its own. ASan and valgrind runs check that nothing leaks or is used late. */
 static void test_job_abandoned_while_blocked(Fx *fx, gconstpointer data)
 {
-        vk_unbind_job *job = NULL;
+        vk_dc_job *job = NULL;
         vk_device_id id = dev(VK_BUS_PCI, "0000:01:00.0");
 
         make_fifo(fx, UNBIND_E1000);
-        g_assert_cmpint(vk_unbind_job_start(fx->root, &id, "e1000", &job), ==, 0);
-        int fd = vk_unbind_job_fd(job);
+        g_assert_cmpint(vk_dc_unbind_start(fx->root, &id, "e1000", &job), ==, 0);
+        int fd = vk_dc_job_fd(job);
         /* A second handle on the same eventfd, to watch completion after we let go. */
         _cleanup_(closep) int watch = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         g_assert_cmpint(watch, >=, 0);
 
         g_assert_false(fd_readable(watch, 100));
-        g_assert_null(vk_unbind_job_unref(job));
+        g_assert_null(vk_dc_job_unref(job));
 
         g_autofree char *written = release_fifo(fx, UNBIND_E1000);
         g_assert_cmpstr(written, ==, "0000:01:00.0");
@@ -322,49 +322,74 @@ static void test_job_abandoned_while_blocked(Fx *fx, gconstpointer data)
 
 static void test_job_reports_errors(Fx *fx, gconstpointer data)
 {
-        _cleanup_(vk_unbind_job_unrefp) vk_unbind_job *job = NULL;
-        vk_unbind_job *untouched = (vk_unbind_job *)&untouched;
+        _cleanup_(vk_dc_job_unrefp) vk_dc_job *job = NULL;
+        vk_dc_job *untouched = (vk_dc_job *)&untouched;
         vk_device_id id = dev(VK_BUS_PCI, "0000:01:00.0");
 
         /* Bad arguments fail before any thread starts, and leave *ret alone. */
-        g_assert_cmpint(vk_unbind_job_start(fx->root, &id, "../e1000", &untouched), ==, -EINVAL);
-        g_assert_true(untouched == (vk_unbind_job *)&untouched);
-        g_assert_cmpint(vk_unbind_job_start(fx->root, &id, "e1000", NULL), ==, -EINVAL);
-        g_assert_cmpint(vk_unbind_job_fd(NULL), ==, -EINVAL);
-        g_assert_cmpint(vk_unbind_job_result(NULL), ==, -EINVAL);
-        g_assert_null(vk_unbind_job_unref(NULL));
+        g_assert_cmpint(vk_dc_unbind_start(fx->root, &id, "../e1000", &untouched), ==, -EINVAL);
+        g_assert_true(untouched == (vk_dc_job *)&untouched);
+        g_assert_cmpint(vk_dc_unbind_start(fx->root, &id, "e1000", NULL), ==, -EINVAL);
+        g_assert_cmpint(vk_dc_job_fd(NULL), ==, -EINVAL);
+        g_assert_cmpint(vk_dc_job_result(NULL), ==, -EINVAL);
+        g_assert_null(vk_dc_job_unref(NULL));
 
         /* The write's error arrives through the job: e1000e is not registered. */
-        g_assert_cmpint(vk_unbind_job_start(fx->root, &id, "e1000e", &job), ==, 0);
-        g_assert_true(fd_readable(vk_unbind_job_fd(job), 10000));
-        g_assert_cmpint(vk_unbind_job_result(job), ==, -ENOENT);
+        g_assert_cmpint(vk_dc_unbind_start(fx->root, &id, "e1000e", &job), ==, 0);
+        g_assert_true(fd_readable(vk_dc_job_fd(job), 10000));
+        g_assert_cmpint(vk_dc_job_result(job), ==, -ENOENT);
+}
+
+/* A probe in a worker writes the device's name to the bus's drivers_probe, and returns before
+ * the kernel's probe does. */
+static void test_probe_job(Fx *fx, gconstpointer data)
+{
+        _cleanup_(vk_dc_job_unrefp) vk_dc_job *job = NULL;
+        vk_dc_job *untouched = (vk_dc_job *)&untouched;
+        vk_device_id id = dev(VK_BUS_PLATFORM, "fff51000.ethernet");
+        vk_device_id bad = dev(VK_BUS_PCI, "0000:01:00.0");
+
+        bad.bus = _VK_BUS_INVALID;
+        g_assert_cmpint(vk_dc_probe_start(fx->root, &bad, &untouched), ==, -EINVAL);
+        g_assert_true(untouched == (vk_dc_job *)&untouched);
+        g_assert_cmpint(vk_dc_probe_start(fx->root, &id, NULL), ==, -EINVAL);
+
+        make_fifo(fx, "sys/bus/platform/drivers_probe");
+        g_assert_cmpint(vk_dc_probe_start(fx->root, &id, &job), ==, 0);
+        g_assert_false(fd_readable(vk_dc_job_fd(job), 200));
+        g_assert_cmpint(vk_dc_job_result(job), ==, -EAGAIN);
+
+        g_autofree char *written = release_fifo(fx, "sys/bus/platform/drivers_probe");
+        g_assert_cmpstr(written, ==, "fff51000.ethernet");
+        g_assert_true(fd_readable(vk_dc_job_fd(job), 10000));
+        g_assert_cmpint(vk_dc_job_result(job), ==, 0);
 }
 
 /* Several workers at once, each completing independently in the order the test releases them. */
 static void test_jobs_independent(Fx *fx, gconstpointer data)
 {
-        _cleanup_(vk_unbind_job_unrefp) vk_unbind_job *a = NULL;
-        _cleanup_(vk_unbind_job_unrefp) vk_unbind_job *b = NULL;
+        _cleanup_(vk_dc_job_unrefp) vk_dc_job *a = NULL;
+        _cleanup_(vk_dc_job_unrefp) vk_dc_job *b = NULL;
         vk_device_id id1 = dev(VK_BUS_PCI, "0000:01:00.0");
         vk_device_id id2 = dev(VK_BUS_PLATFORM, "fff51000.ethernet");
 
         make_fifo(fx, UNBIND_E1000);
         make_fifo(fx, "sys/bus/platform/drivers/stmmaceth/unbind");
-        g_assert_cmpint(vk_unbind_job_start(fx->root, &id1, "e1000", &a), ==, 0);
-        g_assert_cmpint(vk_unbind_job_start(fx->root, &id2, "stmmaceth", &b), ==, 0);
-        g_assert_cmpint(vk_unbind_job_fd(a), !=, vk_unbind_job_fd(b));
+        g_assert_cmpint(vk_dc_unbind_start(fx->root, &id1, "e1000", &a), ==, 0);
+        g_assert_cmpint(vk_dc_unbind_start(fx->root, &id2, "stmmaceth", &b), ==, 0);
+        g_assert_cmpint(vk_dc_job_fd(a), !=, vk_dc_job_fd(b));
 
         g_autofree char *w2 = release_fifo(fx, "sys/bus/platform/drivers/stmmaceth/unbind");
         g_assert_cmpstr(w2, ==, "fff51000.ethernet");
-        g_assert_true(fd_readable(vk_unbind_job_fd(b), 10000));
-        g_assert_cmpint(vk_unbind_job_result(b), ==, 0);
-        g_assert_cmpint(vk_unbind_job_result(a), ==, -EAGAIN);
-        g_assert_false(fd_readable(vk_unbind_job_fd(a), 0));
+        g_assert_true(fd_readable(vk_dc_job_fd(b), 10000));
+        g_assert_cmpint(vk_dc_job_result(b), ==, 0);
+        g_assert_cmpint(vk_dc_job_result(a), ==, -EAGAIN);
+        g_assert_false(fd_readable(vk_dc_job_fd(a), 0));
 
         g_autofree char *w1 = release_fifo(fx, UNBIND_E1000);
         g_assert_cmpstr(w1, ==, "0000:01:00.0");
-        g_assert_true(fd_readable(vk_unbind_job_fd(a), 10000));
-        g_assert_cmpint(vk_unbind_job_result(a), ==, 0);
+        g_assert_true(fd_readable(vk_dc_job_fd(a), 10000));
+        g_assert_cmpint(vk_dc_job_result(a), ==, 0);
 }
 
 int main(int argc, char **argv)
@@ -384,6 +409,7 @@ int main(int argc, char **argv)
         ADD("/driver-core/job/abandoned-while-blocked", test_job_abandoned_while_blocked);
         ADD("/driver-core/job/errors", test_job_reports_errors);
         ADD("/driver-core/job/independent", test_jobs_independent);
+        ADD("/driver-core/job/probe", test_probe_job);
 #undef ADD
         return g_test_run();
 }

@@ -274,6 +274,7 @@ class Kernel:
         self.vfio_dev_ids = itertools.count(0)
         self.probe_failures = {}  # (device, driver) -> [errno, remaining or None]
         self.hangs = {}  # device name -> Hang
+        self.probe_hangs = {}  # (device name, driver name) -> Hang
         self.all_hangs = []
         self.chown_log = []  # (path, uid, gid)
         self.chmod_log = []  # (path, mode)
@@ -395,10 +396,20 @@ class Kernel:
             self.all_hangs.append(hang)
         return hang
 
+    def hang_probe(self, device, driver):
+        """The next probe of device by driver through drivers_probe blocks inside drv->probe,
+        holding only the device lock, until .release(); the probe then binds as usual."""
+        hang = Hang()
+        with self.lock:
+            self.probe_hangs[(device, driver)] = hang
+            self.all_hangs.append(hang)
+        return hang
+
     def release_all_hangs(self):
         with self.lock:
             hangs = list(self.all_hangs)
             self.hangs.clear()
+            self.probe_hangs.clear()
         for hang in hangs:
             hang.release()
 
@@ -562,10 +573,19 @@ class Kernel:
             dev = self._find(bus, data)
             if dev.driver is not None:  # bus_rescan_devices_helper: bound -> nothing to do
                 return len(data)
-        with dev.dlock, self.lock:
-            if not dev.present:
-                raise oserror(errno.ENODEV)
-            r = self._device_attach(dev) if dev.driver is None else 1
+        with dev.dlock:
+            with self.lock:
+                hang = None
+                for drv in self.buses[dev.bus].drivers.values():
+                    if dev.driver is None and self.match(drv, dev):
+                        hang = self.probe_hangs.pop((dev.name, drv.name), None)
+                        break
+            if hang is not None:
+                hang.block()
+            with self.lock:
+                if not dev.present:
+                    raise oserror(errno.ENODEV)
+                r = self._device_attach(dev) if dev.driver is None else 1
         if r < 0:
             raise oserror(errno.EINVAL)
         return len(data)
