@@ -486,8 +486,9 @@ static int phase_wait_node(transaction *t)
         if (now >= t->node_deadline)
                 return tx_fail(t, ENGINE_ROLLED_BACK, "open-group", &t->target, ENOENT,
                                "/dev/vfio/%d did not appear within %u ms", t->group, t->timeout_ms);
-        r = sd_event_add_time(e->event, &t->timer_source, CLOCK_MONOTONIC, now + NODE_POLL_USEC, 0,
-                              on_node_timer, t);
+        /* Accuracy 0 would mean sd-event's default of 250 ms, far coarser than the poll. */
+        r = sd_event_add_time(e->event, &t->timer_source, CLOCK_MONOTONIC, now + NODE_POLL_USEC,
+                              NODE_POLL_USEC / 10, on_node_timer, t);
         if (r < 0)
                 return tx_fail(t, ENGINE_ROLLED_BACK, "open-group", &t->target, -r,
                                "waiting for /dev/vfio/%d failed: %s", t->group, strerror(-r));
