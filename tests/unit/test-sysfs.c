@@ -309,6 +309,31 @@ static void test_list(ctx *c, gconstpointer data)
         g_assert_true(none == (char **)0x1);
 }
 
+/* A directory whose entries take several getdents64 calls (records of ~90 bytes, far more than
+ * one buffer holds): every name comes back once, sorted. */
+static void test_list_large(ctx *c, gconstpointer data)
+{
+        _cleanup_(strv_freep) char **names = NULL;
+        enum { N = 1000 };
+        char name[128];
+
+        for (unsigned i = 0; i < N; i++) {
+                g_autofree char *path = NULL;
+
+                g_snprintf(name, sizeof(name), "devices/many/%04u-%s", i,
+                           "a-long-name-so-that-each-directory-record-takes-about-ninety-bytes");
+                path = g_strconcat("sys/", name, NULL);
+                fixture_write(c->f, path, "");
+        }
+        g_assert_cmpint(vk_sysfs_list(c->root->sysfs_fd, "devices/many", &names), ==, 0);
+        g_assert_cmpuint(strv_length(names), ==, N);
+        for (unsigned i = 0; i < N; i++) {
+                g_snprintf(name, sizeof(name), "%04u-%s", i,
+                           "a-long-name-so-that-each-directory-record-takes-about-ninety-bytes");
+                g_assert_cmpstr(names[i], ==, name);
+        }
+}
+
 /* ---- parsers ---- */
 
 static void test_parse_hex(void)
@@ -466,6 +491,7 @@ int main(int argc, char **argv)
         TR("/sysfs/resolve-escapes/walk", test_resolve_escapes, &resolve_walk);
         TR("/sysfs/resolve-escapes/either", test_resolve_escapes, &resolve_either);
         T("/sysfs/list", test_list);
+        T("/sysfs/list-large", test_list_large);
         g_test_add_func("/sysfs/parse-hex", test_parse_hex);
         g_test_add_func("/sysfs/parse-int", test_parse_int);
         g_test_add_func("/sysfs/parse-bool", test_parse_bool);
