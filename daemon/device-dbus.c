@@ -600,6 +600,11 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         SD_BUS_PROPERTY(name, sig, get, 0, SD_BUS_VTABLE_PROPERTY_CONST)
 #define CHANGING_PROPERTY(name, sig, get)                                                          \
         SD_BUS_PROPERTY(name, sig, get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+/* Announced by name only: their value is a whole plan (the group, every member, its holders),
+ * which a change signal would compute for every device that changed whether anyone listens or
+ * not. Whoever wants the new value asks for it. */
+#define PLANNED_PROPERTY(name, sig, get)                                                           \
+        SD_BUS_PROPERTY(name, sig, get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
 
 static const sd_bus_vtable device_vtable[] = {
     SD_BUS_VTABLE_START(0),
@@ -618,8 +623,8 @@ static const sd_bus_vtable device_vtable[] = {
     CHANGING_PROPERTY("Owner", "s", get_owner),
     CHANGING_PROPERTY("OwnerUid", "u", get_owner_uid),
     CONST_PROPERTY("BootVga", "b", get_boot_vga),
-    CHANGING_PROPERTY("Assignable", "b", get_assignable),
-    CHANGING_PROPERTY("Blockers", "as", get_blockers),
+    PLANNED_PROPERTY("Assignable", "b", get_assignable),
+    PLANNED_PROPERTY("Blockers", "as", get_blockers),
     SD_BUS_METHOD_WITH_ARGS("Assign", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("h", group_fd),
                             method_assign, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,

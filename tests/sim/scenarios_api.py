@@ -143,7 +143,8 @@ def changes_merged_per_pass(sim):
     moment. Another tool has already put the edu on vfio-pci, so its assignment needs no unbind
     and no probe: the whole transaction runs in one pass of the loop, and watchers see it
     assigned, never a stale "assigning". A transaction that waits for a worker is announced as
-    "assigning" meanwhile (hung-unbind-timeout checks that)."""
+    "assigning" meanwhile (hung-unbind-timeout checks that). Assignable and Blockers, a whole
+    plan each, are announced as invalidated and read on demand."""
     with open(sim.path("sys/bus/pci/devices/%s/driver_override" % EDU), "w") as f:
         f.write("vfio-pci")
     with open(sim.path("sys/bus/pci/drivers_probe"), "w") as f:
@@ -164,5 +165,13 @@ def changes_merged_per_pass(sim):
     check_ok(client.assign(EDU), "AssignDevice(%s)" % EDU)
     wait_until(lambda: states() or None, 10, "a State change announced for " + EDU)
     check_equal(states()[0], "assigned", "first State announced after the assignment")
+    # The plan-backed properties are announced by name; a read gives their value.
+    signal = next(s for s in seen if s["member"] == "PropertiesChanged" and s["path"] == path
+                  and "State" in s["args"][1])
+    for prop in ("Assignable", "Blockers"):
+        check(prop in signal["args"][2] and prop not in signal["args"][1],
+              "%s not announced as invalidated: %r" % (prop, signal["args"]))
+    check_equal(watcher.device_prop(EDU, "Assignable"), False, "Assignable while assigned")
+    check(watcher.device_prop(EDU, "Blockers"), "Blockers empty while assigned")
     client.close()
     watcher.close()
