@@ -28,8 +28,11 @@ done
 
 # Every method starts with the module loaded, so none of them pays for loading it.
 modprobe vfio-pci || bail "modprobe vfio-pci"
-# The daemon as deployed logs at info, not at the debug level the scenarios use.
+# The daemon as deployed logs at info, not at the debug level the scenarios use, and to a local
+# file rather than across the results share (copied there at the end).
 stop_pidfile vfiod TERM
+export VM_VFIOD_LOG="$VM_RUNDIR/vfiod-bench.log"
+trap 'cat "$VM_VFIOD_LOG" >>"$VM_RESULTS/vfiod.log" 2>/dev/null' EXIT
 start_vfiod --log-level=info || bail "vfiod did not restart"
 rss_start=$(awk '/^VmRSS/ { print $2 }' "/proc/$(vfiod_pid)/status")
 home=$(snapshot)

@@ -58,14 +58,16 @@ start_polkit() {
         wait_for 60 bus_name_owned org.freedesktop.PolicyKit1
 }
 
-# start_vfiod [ARGS...]: run the daemon from the build tree; its log goes to the results share.
+# start_vfiod [ARGS...]: run the daemon from the build tree; its log goes to the results share,
+# or to VM_VFIOD_LOG when set (the benchmark keeps it in tmpfs: every write to the share is a
+# round trip to the host, which a deployed vfiod logging to journald does not pay).
 start_vfiod() {
         local vfiod="$VM_BUILDDIR/daemon/vfiod"
         [ -x "$vfiod" ] || {
                 echo "vm-boot: $vfiod not built" >&2
                 return 1
         }
-        "$vfiod" --log-level=debug "$@" </dev/null >>"$VM_RESULTS/vfiod.log" 2>&1 &
+        "$vfiod" --log-level=debug "$@" </dev/null >>"${VM_VFIOD_LOG:-$VM_RESULTS/vfiod.log}" 2>&1 &
         echo $! >"$VM_RUNDIR/vfiod.pid"
         wait_for 60 bus_name_owned org.vfiod1
 }
