@@ -86,6 +86,8 @@ int dc_wait_unbind(engine *e, const vk_device_id *id, const char *driver, uint32
                    dc_done_t done, void *userdata, dc_wait **ret);
 int dc_wait_probe(engine *e, const vk_device_id *id, uint32_t timeout_ms, dc_done_t done,
                   void *userdata, dc_wait **ret);
+int dc_wait_bind(engine *e, const vk_device_id *id, const char *driver, uint32_t timeout_ms,
+                 dc_done_t done, void *userdata, dc_wait **ret);
 /* Stops waiting without calling done(); a worker still running goes to the stalled list. */
 dc_wait *dc_wait_free(dc_wait *w);
 int engine_link_transaction(engine *e, transaction *t);
@@ -129,8 +131,21 @@ typedef enum restore_result {
 /* Does this member need its VFIO driver unbound before it can go back? */
 bool restore_needs_unbind(engine *e, const record *r, const record_member *m);
 /* Overrides and drivers back (members in reverse order, stalled ones skipped), then the console
- * and a verification of every member. ret_incomplete: newly allocated sentence, or NULL. */
+ * and a verification of every member, all on the spot (startup recovery, before anything is
+ * served). ret_incomplete: newly allocated sentence, or NULL. */
 restore_result restore_members(engine *e, record *r, char **ret_incomplete);
+/* The same in pieces, for the transactions, which run a driver's bind or probe in a worker. */
+typedef enum restore_action {
+        RESTORE_NOTHING,
+        RESTORE_PROBE, /* a newcomer that never met its driver: drivers_probe */
+        RESTORE_BIND,  /* bind to the member's previous driver (loaded by now); probe if it fails */
+} restore_action;
+/* Puts one member's override back and says what it needs next; *ret_error: errno of a failed
+ * step, for the verification's message. */
+restore_action restore_member_start(engine *e, const record *r, const record_member *m,
+                                    int *ret_error);
+/* The console, then a verification of every member against the record (errors: per member). */
+restore_result restore_finish(engine *e, record *r, const int *errors, char **ret_incomplete);
 
 /* Appends a formatted string; -ENOMEM leaves *l intact. */
 int strv_extendf(char ***l, const char *format, ...) _printf_(2, 3);

@@ -590,6 +590,19 @@ int dc_wait_unbind(engine *e, const vk_device_id *id, const char *driver, uint32
         return dc_wait_start(e, id, job, timeout_ms, done, userdata, ret);
 }
 
+int dc_wait_bind(engine *e, const vk_device_id *id, const char *driver, uint32_t timeout_ms,
+                 dc_done_t done, void *userdata, dc_wait **ret)
+{
+        vk_dc_job *job = NULL;
+        int r;
+
+        r = vk_dc_bind_start(e->root, id, driver, &job);
+        if (r < 0)
+                return r;
+        log_debug("%s: binding to %s", id->name, driver);
+        return dc_wait_start(e, id, job, timeout_ms, done, userdata, ret);
+}
+
 int dc_wait_probe(engine *e, const vk_device_id *id, uint32_t timeout_ms, dc_done_t done,
                   void *userdata, dc_wait **ret)
 {

@@ -54,7 +54,6 @@ static int rebind(engine *e, const record_member *m)
 {
         int r;
 
-        ensure_driver(e, m);
         r = vk_dc_bind(e->root, &m->id, m->driver);
         if (r >= 0)
                 return 0;
@@ -63,36 +62,39 @@ static int rebind(engine *e, const record_member *m)
         return r;
 }
 
-/* Puts one member back. Returns the errno of a failed step (0 if none) for the verification's
- * message; what counts is the state verify() reads afterwards. */
-static int restore_member(engine *e, const record *r, const record_member *m)
+restore_action restore_member_start(engine *e, const record *r, const record_member *m,
+                                    int *ret_error)
 {
         _cleanup_(freep) char *driver = NULL, *override = NULL;
         int k;
 
+        *ret_error = 0;
         k = vk_device_read_driver(e->root, &m->id, &driver);
-        if (k < 0)
-                return k;
+        if (k < 0) {
+                *ret_error = k;
+                return RESTORE_NOTHING;
+        }
         /* Still on the VFIO driver (its unbind failed): rebinding would only fail. */
         if (driver && streq(driver, record_driver(r)) &&
             (m->added || !streq_ptr(driver, m->driver)))
-                return 0;
+                return RESTORE_NOTHING;
 
         k = vk_device_read_override(e->root, &m->id, &override);
         if (k >= 0 && !override_equal(override, m->override))
                 k = vk_dc_restore_override(e->root, &m->id, m->override);
-        if (k < 0)
-                return k;
-
-        if (m->added) {
-                /* It never had the chance to meet its driver: let the kernel probe it now. */
-                if (!driver)
-                        (void)vk_dc_probe(e->root, &m->id);
-                return 0;
+        if (k < 0) {
+                *ret_error = k;
+                return RESTORE_NOTHING;
         }
-        if (m->driver && !driver)
-                return rebind(e, m);
-        return 0;
+
+        /* A newcomer never had the chance to meet its driver: the kernel probes it now. */
+        if (m->added)
+                return driver ? RESTORE_NOTHING : RESTORE_PROBE;
+        if (m->driver && !driver) {
+                ensure_driver(e, m);
+                return RESTORE_BIND;
+        }
+        return RESTORE_NOTHING;
 }
 
 /* Compares one member with its record; returns true when something of ours is left on it. */
@@ -105,7 +107,8 @@ static bool verify_member(engine *e, const record *r, const record_member *m, in
         int k;
 
         if (engine_device_stalled(e, &m->id)) {
-                (void)strv_extendf(problems, "%s: an unbind is still blocked in the kernel",
+                (void)strv_extendf(problems,
+                                   "%s: an unbind or a probe is still blocked in the kernel",
                                    m->id.name);
                 return true;
         }
@@ -156,25 +159,10 @@ static bool console_lost(engine *e, const record *r)
         return lost;
 }
 
-restore_result restore_members(engine *e, record *r, char **ret_incomplete)
+restore_result restore_finish(engine *e, record *r, const int *errors, char **ret_incomplete)
 {
         _cleanup_(strv_freep) char **problems = NULL;
-        _cleanup_(freep) int *errors = NULL;
         bool ours_left = false;
-
-        errors = calloc(r->n_members ? r->n_members : 1, sizeof(int));
-        if (!errors) {
-                *ret_incomplete = strdup("out of memory while restoring");
-                return RESTORE_PARTIAL;
-        }
-
-        /* Reverse order, as the rest of the way back. Stalled members are not touched: their
-         * device lock is held by an unbind that has not returned. */
-        for (size_t i = r->n_members; i > 0; i--) {
-                const record_member *m = &r->members[i - 1];
-                if (!engine_device_stalled(e, &m->id))
-                        errors[i - 1] = restore_member(e, r, m);
-        }
 
         if (r->console_taken && console_lost(e, r)) {
                 /* Only a native driver brings a console back (the firmware framebuffer is gone
@@ -187,7 +175,7 @@ restore_result restore_members(engine *e, record *r, char **ret_incomplete)
         }
 
         for (size_t i = 0; i < r->n_members; i++)
-                if (verify_member(e, r, &r->members[i], errors[i], &problems))
+                if (verify_member(e, r, &r->members[i], errors ? errors[i] : 0, &problems))
                         ours_left = true;
 
         if (!problems) {
@@ -196,6 +184,37 @@ restore_result restore_members(engine *e, record *r, char **ret_incomplete)
         }
         *ret_incomplete = strv_join(problems, "; ");
         return ours_left ? RESTORE_PARTIAL : RESTORE_UNBOUND;
+}
+
+restore_result restore_members(engine *e, record *r, char **ret_incomplete)
+{
+        _cleanup_(freep) int *errors = NULL;
+
+        errors = calloc(r->n_members ? r->n_members : 1, sizeof(int));
+        if (!errors) {
+                *ret_incomplete = strdup("out of memory while restoring");
+                return RESTORE_PARTIAL;
+        }
+
+        /* Reverse order, as the rest of the way back. Stalled members are not touched: their
+         * device lock is held by an unbind that has not returned. */
+        for (size_t i = r->n_members; i > 0; i--) {
+                const record_member *m = &r->members[i - 1];
+
+                if (engine_device_stalled(e, &m->id))
+                        continue;
+                switch (restore_member_start(e, r, m, &errors[i - 1])) {
+                case RESTORE_PROBE:
+                        (void)vk_dc_probe(e->root, &m->id);
+                        break;
+                case RESTORE_BIND:
+                        errors[i - 1] = rebind(e, m);
+                        break;
+                case RESTORE_NOTHING:
+                        break;
+                }
+        }
+        return restore_finish(e, r, errors, ret_incomplete);
 }
 
 /* ---- startup ---- */

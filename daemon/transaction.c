@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The group transaction (ARCHITECTURE.md steps 3-10), its rollback, and the release, as one state
- * machine on the event loop. Every phase but the unbinds and the VFIO driver's probes is a short
- * sysfs write; those two run a driver's code, in a worker (vk_dc_job), and are waited for with an
- * io source and a timer, so the loop keeps serving (and other groups move) while the kernel takes
- * its time.
+ * machine on the event loop. Every phase but the unbinds, the VFIO driver's probes and the host
+ * drivers' rebinds is a short sysfs write; those run a driver's code, in a worker (vk_dc_job), and
+ * are waited for with an io source and a timer, so the loop keeps serving (and other groups move)
+ * while the kernel takes its time.
  */
 #include <errno.h>
 #include <linux/vfio.h>
@@ -68,7 +68,11 @@ struct transaction {
         uint64_t node_deadline; /* CLOCK_MONOTONIC usec */
         int group_fd;
 
-        /* the unbind in flight, and how it ended */
+        /* the way back: what the job in flight restores, and each member's failed step */
+        restore_action restore_pending;
+        int *restore_errors;
+
+        /* the unbind, probe or bind in flight, and how it ended */
         dc_wait *wait;
         vk_device_id job_device;
         bool job_finished;
@@ -108,6 +112,7 @@ transaction *transaction_free(transaction *t)
         strv_free(t->bus_before);
         safe_close(t->group_fd);
         strv_free(t->incomplete);
+        free(t->restore_errors);
         free(t);
         return NULL;
 }
@@ -656,14 +661,32 @@ static int phase_back_unbind(transaction *t)
                               record_driver(t->rec), strerror(-r));
         }
         t->phase = PHASE_BACK_RESTORE;
+        t->cursor = t->rec->n_members;
         return 1;
 }
 
-static int phase_back_restore(transaction *t)
+/* A member's previous driver is bound (or a newcomer probed) in a worker: a host driver's probe
+ * can take seconds (a GPU's does), and the loop keeps serving meanwhile. */
+static int restore_job(transaction *t, const record_member *m, restore_action action)
 {
-        _cleanup_(freep) char *what = NULL;
-        restore_result res = restore_members(t->engine, t->rec, &what);
+        int r;
 
+        t->job_device = m->id;
+        t->job_finished = false;
+        t->restore_pending = action;
+        if (action == RESTORE_BIND)
+                r = dc_wait_bind(t->engine, &m->id, m->driver, t->timeout_ms, on_job_done, t,
+                                 &t->wait);
+        else
+                r = dc_wait_probe(t->engine, &m->id, t->timeout_ms, on_job_done, t, &t->wait);
+        if (r < 0)
+                log_warning_errno(r, "group %d: cannot %s %s: %m", t->group,
+                                  action == RESTORE_BIND ? "rebind" : "probe", m->id.name);
+        return r;
+}
+
+static int back_restore_done(transaction *t, restore_result res, const char *what)
+{
         if (res == RESTORE_PARTIAL) {
                 t->ours_left = true;
                 if (t->release)
@@ -680,6 +703,53 @@ static int phase_back_restore(transaction *t)
         }
         t->phase = PHASE_FINISH;
         return 1;
+}
+
+/* Members in reverse order, as the rest of the way back; stalled ones are not touched (the
+ * kernel holds their device lock). The cursor counts down from n_members; the member whose job
+ * is in flight is cursor - 1. */
+static int phase_back_restore(transaction *t)
+{
+        engine *e = t->engine;
+        _cleanup_(freep) char *what = NULL;
+
+        if (!t->restore_errors) {
+                t->restore_errors = calloc(t->rec->n_members ? t->rec->n_members : 1, sizeof(int));
+                if (!t->restore_errors) { /* all of it on the spot, then */
+                        restore_result res = restore_members(e, t->rec, &what);
+                        return back_restore_done(t, res, what);
+                }
+        }
+
+        if (t->job_finished) {
+                const record_member *m = &t->rec->members[t->cursor - 1];
+                int r = t->job_result;
+
+                t->job_finished = false;
+                if (t->restore_pending == RESTORE_BIND && r < 0 && r != -ETIMEDOUT) {
+                        /* The bind did not take: let the kernel probe whatever matches. */
+                        t->restore_errors[t->cursor - 1] = r;
+                        log_debug_errno(r, "%s: bind to %s failed, probing instead: %m", m->id.name,
+                                        m->driver);
+                        if (restore_job(t, m, RESTORE_PROBE) >= 0)
+                                return 0;
+                }
+                t->cursor--;
+        }
+
+        for (; t->cursor > 0; t->cursor--) {
+                const record_member *m = &t->rec->members[t->cursor - 1];
+                restore_action action;
+
+                if (engine_device_stalled(e, &m->id))
+                        continue;
+                action = restore_member_start(e, t->rec, m, &t->restore_errors[t->cursor - 1]);
+                if (action != RESTORE_NOTHING && restore_job(t, m, action) >= 0)
+                        return 0;
+        }
+
+        restore_result res = restore_finish(e, t->rec, t->restore_errors, &what);
+        return back_restore_done(t, res, what);
 }
 
 static void tx_settle(transaction *t)

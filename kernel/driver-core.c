@@ -310,6 +310,19 @@ int vk_dc_unbind_start(vk_root *root, const vk_device_id *id, const char *driver
         return job_start(root, id, path, ret);
 }
 
+int vk_dc_bind_start(vk_root *root, const vk_device_id *id, const char *driver, vk_dc_job **ret)
+{
+        char path[PATH_MAX];
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = driver_write_path(root, id, driver, "bind", path, sizeof(path));
+        if (r < 0)
+                return r;
+        return job_start(root, id, path, ret);
+}
+
 int vk_dc_probe_start(vk_root *root, const vk_device_id *id, vk_dc_job **ret)
 {
         char path[PATH_MAX];

@@ -32,8 +32,8 @@ int vk_dc_set_autoprobe(vk_root *root, vk_bus bus, bool on);
 bool vk_dc_driver_registered(vk_root *root, vk_bus bus, const char *driver);
 
 /*
- * Unbind or probe in a worker thread: both run a driver's code (remove or probe), which may wait
- * in the kernel for as long as the device is in use or slow to set up. The caller polls
+ * Unbind, bind or probe in a worker thread: each runs a driver's code (remove or probe), which may
+ * wait in the kernel for as long as the device is in use or slow to set up. The caller polls
  * vk_dc_job_fd() (readable on completion, e.g. with sd_event_add_io) and arms its own timer; on
  * timeout it drops its reference and moves on: the worker may stay blocked in the kernel, holding
  * the device lock, and frees the job when it finally returns.
@@ -41,6 +41,8 @@ bool vk_dc_driver_registered(vk_root *root, vk_bus bus, const char *driver);
 typedef struct vk_dc_job vk_dc_job;
 
 int vk_dc_unbind_start(vk_root *root, const vk_device_id *id, const char *driver, vk_dc_job **ret);
+/* bus/<bus>/drivers/<driver>/bind; the result is the probe's, as for vk_dc_bind. */
+int vk_dc_bind_start(vk_root *root, const vk_device_id *id, const char *driver, vk_dc_job **ret);
 /* bus/<bus>/drivers_probe; the result says nothing of whether a driver bound (see vk_dc_probe). */
 int vk_dc_probe_start(vk_root *root, const vk_device_id *id, vk_dc_job **ret);
 int vk_dc_job_fd(const vk_dc_job *job);

@@ -130,6 +130,32 @@ def hung_release_timeout(sim):
     wait_device_prop(other, NIC_E, "State", "host")
 
 
+@scenario("hung-rebind-on-release", config="[Daemon]\nUnbindTimeoutMs=1500\n")
+def hung_rebind_on_release(sim):
+    """The host driver's probe hangs when the release binds it back (a GPU driver can take
+    seconds). The bind runs in a worker: vfiod answers meanwhile, the device's State included.
+    The release reports Busy naming the device; once the probe returns, the group is back on
+    the host driver and vfiod lets it go."""
+    before = sim.kernel.snapshot()
+    root = sim.root
+    assign_ok(sim, root, NIC_E, 4, lifetime="persistent")
+    hang = sim.kernel.hang_probe(NIC_E, "e1000e")
+    call = root.start_call(MANAGER_PATH, MANAGER, "ReleaseDevice", "(s)", [NIC_E])
+    check(hang.entered.wait(10), "vfiod never bound %s back to e1000e" % NIC_E)
+
+    other = sim.client(NOBODY)
+    check(other.get(MANAGER_PATH, MANAGER, "Version"), "Version while the rebind hangs")
+    check_equal(other.device_prop(NIC_E, "State"), "releasing", "State while its rebind hangs")
+    check_ok(other.plan(EDU), "PlanAssignment of another group while the rebind hangs")
+
+    check_error(root.wait(call, timeout=15), "org.vfiod1.Error.Busy", mentions=NIC_E)
+    check(not hang.finished.is_set(), "the probe is no longer blocked: the test lost its point")
+    hang.release()
+    wait_snapshot(sim, before, "after the hung rebind finally returned", timeout=15)
+    wait_device_prop(other, NIC_E, "State", "host")
+    check(sim.vfiod_alive(), "vfiod died")
+
+
 @scenario("concurrent-groups")
 def concurrent_groups(sim):
     """Two groups at once. The hotplug window (drivers_autoprobe off) is reference-counted: while

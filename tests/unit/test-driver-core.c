@@ -365,6 +365,33 @@ static void test_probe_job(Fx *fx, gconstpointer data)
         g_assert_cmpint(vk_dc_job_result(job), ==, 0);
 }
 
+/* A bind in a worker writes the device's name to the driver's bind file; the probe's errno comes
+ * back through the job, as vk_dc_bind would return it. */
+static void test_bind_job(Fx *fx, gconstpointer data)
+{
+        _cleanup_(vk_dc_job_unrefp) vk_dc_job *job = NULL, *missing = NULL;
+        vk_dc_job *untouched = (vk_dc_job *)&untouched;
+        vk_device_id id = dev(VK_BUS_PCI, "0000:01:00.0");
+
+        g_assert_cmpint(vk_dc_bind_start(fx->root, &id, "../e1000", &untouched), ==, -EINVAL);
+        g_assert_true(untouched == (vk_dc_job *)&untouched);
+        g_assert_cmpint(vk_dc_bind_start(fx->root, &id, "e1000", NULL), ==, -EINVAL);
+
+        make_fifo(fx, "sys/bus/pci/drivers/e1000/bind");
+        g_assert_cmpint(vk_dc_bind_start(fx->root, &id, "e1000", &job), ==, 0);
+        g_assert_false(fd_readable(vk_dc_job_fd(job), 200));
+        g_assert_cmpint(vk_dc_job_result(job), ==, -EAGAIN);
+        g_autofree char *written = release_fifo(fx, "sys/bus/pci/drivers/e1000/bind");
+        g_assert_cmpstr(written, ==, "0000:01:00.0");
+        g_assert_true(fd_readable(vk_dc_job_fd(job), 10000));
+        g_assert_cmpint(vk_dc_job_result(job), ==, 0);
+
+        /* e1000e is not registered: the write's error arrives through the job. */
+        g_assert_cmpint(vk_dc_bind_start(fx->root, &id, "e1000e", &missing), ==, 0);
+        g_assert_true(fd_readable(vk_dc_job_fd(missing), 10000));
+        g_assert_cmpint(vk_dc_job_result(missing), ==, -ENOENT);
+}
+
 /* Several workers at once, each completing independently in the order the test releases them. */
 static void test_jobs_independent(Fx *fx, gconstpointer data)
 {
@@ -410,6 +437,7 @@ int main(int argc, char **argv)
         ADD("/driver-core/job/errors", test_job_reports_errors);
         ADD("/driver-core/job/independent", test_jobs_independent);
         ADD("/driver-core/job/probe", test_probe_job);
+        ADD("/driver-core/job/bind", test_bind_job);
 #undef ADD
         return g_test_run();
 }

@@ -584,7 +584,7 @@ static void test_hung_unbind_times_out(void)
         g_assert_cmpstr(v.failure.device, ==, DEV);
         g_assert_cmpstr(v.failure.message, ==,
                         "unbind of " DEV " did not finish within 200 ms; rollback incomplete: " DEV
-                        ": an unbind is still blocked in the kernel");
+                        ": an unbind or a probe is still blocked in the kernel");
         /* The stuck device is not touched again (its device lock is held); the window is
          * restored, and the record stays as the way back. */
         assert_file(&v, "sys/bus/pci/devices/" DEV "/driver_override", "vfio-pci");

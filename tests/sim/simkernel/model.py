@@ -397,8 +397,9 @@ class Kernel:
         return hang
 
     def hang_probe(self, device, driver):
-        """The next probe of device by driver through drivers_probe blocks inside drv->probe,
-        holding only the device lock, until .release(); the probe then binds as usual."""
+        """The next probe of device by driver (through drivers_probe or the driver's bind file)
+        blocks inside drv->probe, holding only the device lock, until .release(); the probe then
+        binds as usual."""
         hang = Hang()
         with self.lock:
             self.probe_hangs[(device, driver)] = hang
@@ -595,12 +596,18 @@ class Kernel:
             dev = self._find(drv.bus, data)
             if drv.name not in self.buses[drv.bus].drivers or not self.match(drv, dev):
                 raise oserror(errno.ENODEV)
-        with dev.dlock, self.lock:
-            if not dev.present:
-                raise oserror(errno.ENODEV)
-            if dev.driver is not None:
-                raise oserror(errno.EBUSY)
-            r = self._probe(drv, dev)
+        with dev.dlock:
+            with self.lock:
+                hang = self.probe_hangs.pop((dev.name, drv.name), None) if dev.driver is None \
+                    else None
+            if hang is not None:
+                hang.block()
+            with self.lock:
+                if not dev.present:
+                    raise oserror(errno.ENODEV)
+                if dev.driver is not None:
+                    raise oserror(errno.EBUSY)
+                r = self._probe(drv, dev)
         if r == EPROBE_DEFER or r == -EPROBE_DEFER:
             raise oserror(errno.EAGAIN)
         if r:
