@@ -77,6 +77,13 @@ static int device_find(sd_bus *bus, const char *path, const char *interface, voi
                 *found = m;
                 return 1;
         }
+        /* A change signal for a device loaded for that very signal: sd-bus asks twice per
+         * signal, and each answer from sysfs was two link resolutions. */
+        if (m->emitting && m->view.device && m->view.generation == m->emit_generation &&
+            streq_ptr(m->view.path, path)) {
+                *found = m;
+                return 1;
+        }
 
         (void)snprintf(qualified, sizeof(qualified), "%s:%s", vk_bus_to_string(id.bus), id.name);
         if (vk_device_resolve(m->root, qualified, strlen(qualified), &resolved) < 0)
@@ -651,19 +658,22 @@ int manager_add_device_objects(manager *m)
 void device_emit_properties(manager *m, const vk_device_id *id, bool all)
 {
         _cleanup_(freep) char *path = NULL;
+        device_view *v;
         int r;
 
         if (!m->bus || device_object_path(id, &path) < 0)
                 return;
 
-        /* One sysfs read for the whole signal (see device_view_get). */
+        /* One sysfs read for the whole signal (see device_view_get), made before sd-bus looks
+         * the object up; a device gone meanwhile has its removal announced instead. */
         m->emitting = true;
         m->emit_generation++;
-        if (all)
+        r = device_view_get(m, m->bus, path, &v, NULL);
+        if (r >= 0 && all)
                 r = sd_bus_emit_properties_changed(
                     m->bus, path, VFIOD_DEVICE_IFACE, "Driver", "DriverOverride", "IommuGroup",
                     "GroupPeers", "State", "Owner", "OwnerUid", "Assignable", "Blockers", NULL);
-        else
+        else if (r >= 0)
                 r = sd_bus_emit_properties_changed(m->bus, path, VFIOD_DEVICE_IFACE, "GroupPeers",
                                                    "Assignable", "Blockers", NULL);
         m->emitting = false;
