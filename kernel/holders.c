@@ -541,65 +541,73 @@ static int classify(scan *s, int dirfd, const char *path, const char *name)
         return 0;
 }
 
-/*
- * Walks the device's subtree without following symlinks. Devices carry a "uevent" file; class
- * glue directories ("block", "net", "drm") and attribute groups ("power", "queue") do not. We
- * descend through at most one such directory below a device, which reaches every child device
- * and skips the attribute groups' own subdirectories (mq/0/cpu*, ...).
- */
-static int walk(scan *s, const char *path, unsigned depth, bool parent_is_device)
+/* A device directory carries a "uevent" file; glue and attribute-group directories do not. */
+static bool is_device_dir(scan *s, const char *path)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
+        char p[PATH_MAX];
+
+        if ((size_t)snprintf(p, sizeof(p), "%s/uevent", path) >= sizeof(p))
+                return false;
+        return faccessat(s->root->sysfs_fd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static int walk(scan *s, const char *path, unsigned depth, bool is_device);
+
+/* The directories below path, each walked as what it is. Below a glue directory only devices
+ * matter, so the others are not even opened. */
+static int walk_children(scan *s, const char *path, unsigned depth, bool is_device)
+{
+        _cleanup_(strv_freep) char **dirs = NULL;
         int r;
 
-        if (depth > WALK_MAX_DEPTH || ++s->dirs > WALK_MAX_DIRS)
-                return -E2BIG;
-
-        int fd = openat(s->root->sysfs_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno; /* removed while we walked */
-        d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                close(fd);
+        r = vk_sysfs_list_dirs(s->root->sysfs_fd, path, &dirs);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0; /* removed while we walked */
+        if (r < 0)
                 return r;
-        }
-
-        bool is_device = depth == 0 || faccessat(fd, "uevent", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-        if (!is_device && !parent_is_device)
-                return 0;
-        if (is_device && depth > 0) {
-                const char *name = strrchr(path, '/');
-                r = classify(s, fd, path, name ? name + 1 : path);
-                if (r < 0)
-                        return r;
-        }
-
-        for (struct dirent *de; (de = readdir(d));) {
+        for (char **d = dirs; *d; d++) {
                 char child[PATH_MAX];
-                struct stat st;
+                bool child_is_device;
 
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                if (de->d_type != DT_DIR) {
-                        if (de->d_type != DT_UNKNOWN)
-                                continue;
-                        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-                            !S_ISDIR(st.st_mode))
-                                continue;
-                }
-                if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, de->d_name) >=
-                    sizeof(child))
+                if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, *d) >= sizeof(child))
                         return -ENAMETOOLONG;
-                r = walk(s, child, depth + 1, is_device);
+                child_is_device = is_device_dir(s, child);
+                if (!child_is_device && !is_device)
+                        continue;
+                r = walk(s, child, depth + 1, child_is_device);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-/* Which processes have one of the nodes open. Processes come and go while we look: whatever
- * vanished or cannot be read is skipped. */
+/*
+ * Walks the device's subtree without following symlinks. We descend through at most one glue
+ * directory ("block", "net", "drm") or attribute group ("power", "queues") below a device, which
+ * reaches every child device and skips the attribute groups' own subdirectories (mq/0/cpu*,
+ * queues/rx-0, ...).
+ */
+static int walk(scan *s, const char *path, unsigned depth, bool is_device)
+{
+        int r;
+
+        if (depth > WALK_MAX_DEPTH || ++s->dirs > WALK_MAX_DIRS)
+                return -E2BIG;
+
+        if (is_device && depth > 0) {
+                _cleanup_(closep) int fd = -EBADF;
+                const char *name = strrchr(path, '/');
+
+                fd = openat(s->root->sysfs_fd, path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return errno == ENOENT ? 0 : -errno; /* removed while we walked */
+                r = classify(s, fd, path, name ? name + 1 : path);
+                if (r < 0)
+                        return r;
+        }
+        return walk_children(s, path, depth, is_device);
+}
+
 static int scan_fds(scan *s)
 {
         _cleanup_(closedirp) DIR *procd = NULL;

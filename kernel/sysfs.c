@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -367,8 +368,10 @@ struct vk_dirent64 {
 };
 
 /* getdents64 straight into a buffer: opendir/readdir would add an fstat and two fcntls to every
- * listing, and the daemon lists a few directories per request. */
-int vk_sysfs_list(int dirfd, const char *path, char ***ret)
+ * listing, and the daemon lists a few directories per request. With dirs_only, only real
+ * directories are kept (no links, no files); kernfs reports the type of every entry, other file
+ * systems may not, and those entries are asked with fstatat. */
+static int list_names(int dirfd, const char *path, bool dirs_only, char ***ret)
 {
         _cleanup_(strv_freep) char **names = NULL;
         _cleanup_(closep) int fd = -EBADF;
@@ -390,10 +393,16 @@ int vk_sysfs_list(int dirfd, const char *path, char ***ret)
                         break;
                 for (long off = 0; off < n;) {
                         const struct vk_dirent64 *de = (const struct vk_dirent64 *)(buf + off);
+                        struct stat st;
 
                         off += de->d_reclen;
                         /* sysfs has no hidden entries; this skips "." and "..". */
                         if (de->d_name[0] == '.')
+                                continue;
+                        if (dirs_only && de->d_type != DT_DIR &&
+                            (de->d_type != DT_UNKNOWN ||
+                             fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                             !S_ISDIR(st.st_mode)))
                                 continue;
                         if (strv_extend(&names, de->d_name) < 0)
                                 return -ENOMEM;
@@ -403,6 +412,16 @@ int vk_sysfs_list(int dirfd, const char *path, char ***ret)
 
         *ret = TAKE_PTR(names);
         return 0;
+}
+
+int vk_sysfs_list(int dirfd, const char *path, char ***ret)
+{
+        return list_names(dirfd, path, false, ret);
+}
+
+int vk_sysfs_list_dirs(int dirfd, const char *path, char ***ret)
+{
+        return list_names(dirfd, path, true, ret);
 }
 
 /* A value, then at most one newline, then the end: what show callbacks print. */

@@ -37,6 +37,8 @@ int vk_sysfs_resolve_link_walk(int dirfd, const char *path, char **ret);
 
 /* Names in a directory (no dot entries), sorted, as a NULL-terminated vector (maybe empty). */
 int vk_sysfs_list(int dirfd, const char *path, char ***ret);
+/* The same for the directories in it only: symbolic links and files are left out. */
+int vk_sysfs_list_dirs(int dirfd, const char *path, char ***ret);
 
 /* Parsers, shared by the readers above and fuzzed on their own. Input is NUL-terminated. */
 int vk_parse_hex_u32(const char *s, uint32_t *ret); /* "0x8086" or "8086", trailing \n ok */

@@ -431,6 +431,37 @@ static void test_links_not_followed(void)
         env_free(&e);
 }
 
+/* The walk goes through one directory that is no device below a device (net/, power/,
+ * queues/), never two: an "interface" two such levels down is not the device's, and attribute
+ * groups with subdirectories of their own (queues/rx-0) are passed over. */
+static void test_one_glue_level(void)
+{
+        test_env e = {.f = fixture_new()};
+        g_autofree _unused_ char *flags = e1000_add(e.f, "0x1002\n");
+        g_autofree char *ifc = under(e.f, E1000, "net/enp0s2");
+        g_autofree char *rx = g_strdup_printf("sys/%s/queues/rx-0/rps_cpus", ifc);
+        g_autofree char *power =
+            g_strdup_printf("sys/%s/power/control", fixture_syspath(e.f, E1000));
+        g_autofree char *deep = under(e.f, E1000, "group/sub/enp9");
+        g_autofree char *deep_flags = g_strdup_printf("sys/%s/flags", deep);
+
+        fixture_write(e.f, rx, "0\n");
+        fixture_write(e.f, power, "on\n");
+        classdev(e.f, deep, "net", NULL);
+        fixture_write(e.f, deep_flags, "0x1003\n");
+        g_assert_cmpint(find(&e, E1000), ==, 0);
+        assert_reasons(&e, (const char *const[]){NULL});
+
+        /* The same interface one level up is found. */
+        g_autofree char *near = under(e.f, E1000, "group/enp8");
+        g_autofree char *near_flags = g_strdup_printf("sys/%s/flags", near);
+        classdev(e.f, near, "net", NULL);
+        fixture_write(e.f, near_flags, "0x1003\n");
+        g_assert_cmpint(find(&e, E1000), ==, 1);
+        assert_reasons(&e, (const char *const[]){"network interface enp8 is up", NULL});
+        env_free(&e);
+}
+
 /* Bind mounts of one partition, more than we report. */
 static void test_reason_cap(void)
 {
@@ -533,6 +564,7 @@ int main(int argc, char **argv)
         g_test_add_func("/holders/missing-proc", test_missing_proc);
         g_test_add_func("/holders/idle-device", test_idle_device);
         g_test_add_func("/holders/links-not-followed", test_links_not_followed);
+        g_test_add_func("/holders/one-glue-level", test_one_glue_level);
         g_test_add_func("/holders/reason-cap", test_reason_cap);
         g_test_add_func("/holders/parse-mountinfo", test_parse_mountinfo);
         g_test_add_func("/holders/proc-read", test_proc_read);

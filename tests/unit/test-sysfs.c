@@ -309,6 +309,28 @@ static void test_list(ctx *c, gconstpointer data)
         g_assert_true(none == (char **)0x1);
 }
 
+/* Directories only: files and links (to directories too) are left out. */
+static void test_list_dirs(ctx *c, gconstpointer data)
+{
+        _cleanup_(strv_freep) char **names = NULL;
+        char **none = (char **)0x1;
+
+        fixture_write(c->f, "sys/devices/d/uevent", "");
+        fixture_write(c->f, "sys/devices/d/power/control", "on\n");
+        fixture_mkdir(c->f, "sys/devices/d/net");
+        fixture_symlink(c->f, "sys/devices/d/subsystem", "../../bus/pci");
+        fixture_mkdir(c->f, "sys/bus/pci");
+        fixture_symlink(c->f, "sys/devices/d/dangling", "nothing");
+        g_assert_cmpint(vk_sysfs_list_dirs(c->root->sysfs_fd, "devices/d", &names), ==, 0);
+        g_assert_cmpuint(strv_length(names), ==, 2);
+        g_assert_cmpstr(names[0], ==, "net");
+        g_assert_cmpstr(names[1], ==, "power");
+        g_assert_cmpint(vk_sysfs_list_dirs(c->root->sysfs_fd, "devices/d/uevent", &none), ==,
+                        -ENOTDIR);
+        g_assert_cmpint(vk_sysfs_list_dirs(c->root->sysfs_fd, "devices/x", &none), ==, -ENOENT);
+        g_assert_true(none == (char **)0x1);
+}
+
 /* A directory whose entries take several getdents64 calls (records of ~90 bytes, far more than
  * one buffer holds): every name comes back once, sorted. */
 static void test_list_large(ctx *c, gconstpointer data)
@@ -492,6 +514,7 @@ int main(int argc, char **argv)
         TR("/sysfs/resolve-escapes/either", test_resolve_escapes, &resolve_either);
         T("/sysfs/list", test_list);
         T("/sysfs/list-large", test_list_large);
+        T("/sysfs/list-dirs", test_list_dirs);
         g_test_add_func("/sysfs/parse-hex", test_parse_hex);
         g_test_add_func("/sysfs/parse-int", test_parse_int);
         g_test_add_func("/sysfs/parse-bool", test_parse_bool);
