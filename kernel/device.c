@@ -442,23 +442,91 @@ static bool pci_class_is_bridge(uint32_t class_code)
         return cls == 0x0604 || cls == 0x0607 || cls == 0x0609;
 }
 
-static int load_pci(loader *l, vk_device *d)
+/*
+ * Facts fixed for the life of a device directory, read once per directory instance and kept in
+ * the root (vk_root_keep_facts): a load that finds them there saves six attribute reads of three
+ * system calls each, for one fstat.
+ *
+ * Why fixed: vendor, device, class, subsystem ids and modalias print fields of struct pci_dev (or
+ * the platform/ACPI/OF identity) set at enumeration, and they belong to the bus's dev_groups,
+ * which bus_add_device creates before the bus listing and "subsystem" links that the load starts
+ * from (drivers/base/bus.c), so no load can see the directory without them. Not here, though
+ * they look fixed: sriov_totalvfs shows pci_sriov_get_totalvfs(), which the bound PF driver may
+ * lower (pci_sriov_set_totalvfs) and pci_iov_remove resets on unbind; and a VF's "physfn" link is
+ * made by pci_iov_sysfs_link only after pci_device_add announced the VF, so an absent link is
+ * looked for again on every load and only a present one, which lasts as long as the VF, is kept.
+ *
+ * Why the inode tells instances apart: on sysfs (kernfs) each node gets a 64-bit id, the low
+ * half from idr_alloc_cyclic and the high half incremented whenever the low half wraps
+ * (__kernfs_new_node, fs/kernfs/dir.c), and with a 64-bit ino_t that id is the inode number
+ * (kernfs_id_ino, include/linux/kernfs.h; since v5.5). A device removed and added again at the
+ * same address is a new node, so it gets an inode number never used before during this boot.
+ * Other filesystems (fixture trees) may hand a freed inode number out again: tests that replace a
+ * device directory create the new one before the old one goes.
+ */
+static int load_fixed(loader *l, vk_device *d)
 {
-        _cleanup_(freep) char *resource = NULL;
         int r;
 
+        if ((r = load_optional_string(l, "modalias", &d->modalias)) < 0)
+                return r;
+        if (l->id->bus != VK_BUS_PCI)
+                return 0;
         if ((r = load_hex(l, "vendor", &d->vendor)) < 0 ||
             (r = load_hex(l, "device", &d->device)) < 0 ||
             (r = load_hex(l, "class", &d->class_code)) < 0 ||
             (r = load_hex(l, "subsystem_vendor", &d->subsystem_vendor)) < 0 ||
             (r = load_hex(l, "subsystem_device", &d->subsystem_device)) < 0)
                 return r;
-        d->is_bridge = pci_class_is_bridge(d->class_code);
+        return 0;
+}
+
+static int fixed_from_cache(const vk_fixed_facts *f, vk_device *d)
+{
+        d->vendor = f->vendor;
+        d->device = f->device;
+        d->class_code = f->class_code;
+        d->subsystem_vendor = f->subsystem_vendor;
+        d->subsystem_device = f->subsystem_device;
+        /* Copies: the device owns its strings (vk_device_free). */
+        if (f->modalias && !(d->modalias = strdup(f->modalias)))
+                return -ENOMEM;
+        if (f->physfn && !(d->physfn = strdup(f->physfn)))
+                return -ENOMEM;
+        return 0;
+}
+
+/* Keeps what a complete load read from the directory whose identity is st. */
+static void fixed_keep(vk_root *root, const vk_device *d, const struct stat *st)
+{
+        vk_fixed_facts f = {
+            .bus = d->id.bus,
+            .name = (char *)d->id.name,
+            .dev = st->st_dev,
+            .ino = st->st_ino,
+            .vendor = d->vendor,
+            .device = d->device,
+            .class_code = d->class_code,
+            .subsystem_vendor = d->subsystem_vendor,
+            .subsystem_device = d->subsystem_device,
+            .modalias = d->modalias,
+            .physfn = d->physfn,
+        };
+        /* Out of memory, the next load just reads them again. */
+        (void)vk_root_keep_facts(root, &f);
+}
+
+/* The PCI attributes that can change while the directory exists, read on every load. */
+static int load_pci(loader *l, vk_device *d)
+{
+        _cleanup_(freep) char *resource = NULL;
+        int r;
 
         if ((r = load_int(l, "boot_vga", &d->boot_vga)) < 0 ||
             (r = load_int(l, "sriov_numvfs", &d->numvfs)) < 0 ||
-            (r = load_int(l, "sriov_totalvfs", &d->totalvfs)) < 0 ||
-            (r = load_optional_link(l, "physfn", &d->physfn)) < 0)
+            (r = load_int(l, "sriov_totalvfs", &d->totalvfs)) < 0)
+                return r;
+        if (!d->physfn && (r = load_optional_link(l, "physfn", &d->physfn)) < 0)
                 return r;
 
         r = load_optional_string(l, "resource", &resource);
@@ -485,6 +553,8 @@ int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
         _cleanup_(vk_device_freep) vk_device *d = NULL;
         _cleanup_(freep) char *group = NULL;
         _cleanup_(closep) int fd = -EBADF;
+        const vk_fixed_facts *known;
+        struct stat st;
         int r;
 
         if (!root || !id_valid(id) || !ret)
@@ -502,6 +572,9 @@ int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
         fd = openat(root->sysfs_fd, d->syspath, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return errno == ENOENT ? -ENODEV : -errno;
+        /* Every read goes through fd, so this identity is the directory they all describe. */
+        if (fstat(fd, &st) < 0)
+                return -errno;
 
         loader l = {.root = root, .id = id, .syspath = d->syspath, .fd = fd};
 
@@ -513,8 +586,7 @@ int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
         if (!d->unbinding &&
             (r = load_optional_string(&l, "driver_override", &d->driver_override)) < 0)
                 return r;
-        if ((r = load_optional_link(&l, "iommu_group", &group)) < 0 ||
-            (r = load_optional_string(&l, "modalias", &d->modalias)) < 0)
+        if ((r = load_optional_link(&l, "iommu_group", &group)) < 0)
                 return r;
         override_normalize(&d->driver_override);
         if (group) {
@@ -522,6 +594,12 @@ int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
                 if (r < 0)
                         return r;
         }
+
+        known = vk_root_find_facts(root, id->bus, id->name, st.st_dev, st.st_ino);
+        r = known ? fixed_from_cache(known, d) : load_fixed(&l, d);
+        if (r < 0)
+                return r;
+        d->is_bridge = id->bus == VK_BUS_PCI && pci_class_is_bridge(d->class_code);
         if (id->bus == VK_BUS_PCI) {
                 r = load_pci(&l, d);
                 if (r < 0)
@@ -530,6 +608,9 @@ int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
         /* Facts read from a device that left meanwhile would describe nothing. */
         if (!loader_device_present(&l))
                 return -ENODEV;
+        /* Kept only now: a directory that vanished mid-load may have answered "absent". */
+        if (!known || (!known->physfn && d->physfn))
+                fixed_keep(root, d, &st);
 
         *ret = TAKE_PTR(d);
         return 0;

@@ -87,7 +87,9 @@ typedef struct vk_device {
         size_t n_bars;
 } vk_device;
 
-/* Reads every fact; -ENODEV if the device vanished (including between two reads). */
+/* Reads every fact; -ENODEV if the device vanished (including between two reads). The facts the
+ * kernel fixes for a directory's lifetime (ids, class, modalias, a VF's physfn) are read once per
+ * directory instance, told apart by inode, and kept in root; the rest are read every time. */
 int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret);
 vk_device *vk_device_free(vk_device *d);
 static inline void vk_device_freep(vk_device **d)

@@ -39,6 +39,7 @@ int vk_root_open(const char *prefix, vk_root **ret)
         if (!root)
                 return -ENOMEM;
         root->n_ref = 1;
+        root->facts_max = VK_FIXED_FACTS_MAX;
         root->sysfs_fd = root->dev_fd = root->proc_fd = root->run_fd = -EBADF;
         root->prefix = strdup(prefix);
         if (!root->prefix)
@@ -70,10 +71,27 @@ vk_root *vk_root_ref(vk_root *root)
         return root;
 }
 
+static void facts_clear(vk_fixed_facts *f)
+{
+        free(f->name);
+        free(f->modalias);
+        free(f->physfn);
+        *f = (vk_fixed_facts){};
+}
+
+static void facts_drop_all(vk_root *root)
+{
+        for (size_t i = 0; i < root->n_facts; i++)
+                facts_clear(&root->facts[i]);
+        root->n_facts = 0;
+}
+
 vk_root *vk_root_unref(vk_root *root)
 {
         if (!root || --root->n_ref > 0)
                 return NULL;
+        facts_drop_all(root);
+        free(root->facts);
         safe_close(root->sysfs_fd);
         safe_close(root->dev_fd);
         safe_close(root->proc_fd);
@@ -94,4 +112,82 @@ int vk_root_is_system(const vk_root *root)
         if (stat(root->prefix, &a) < 0 || stat("/", &b) < 0)
                 return -errno;
         return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* ---- facts fixed per device directory ---- */
+
+/* Linear: a few dozen entries, compared with the system calls a hit saves, cost nothing. */
+static vk_fixed_facts *facts_slot(const vk_root *root, int bus, const char *name)
+{
+        for (size_t i = 0; i < root->n_facts; i++)
+                if (root->facts[i].bus == bus && strcmp(root->facts[i].name, name) == 0)
+                        return &root->facts[i];
+        return NULL;
+}
+
+const vk_fixed_facts *vk_root_find_facts(const vk_root *root, int bus, const char *name, dev_t dev,
+                                         ino_t ino)
+{
+        const vk_fixed_facts *f;
+
+        if (!root || !name)
+                return NULL;
+        f = facts_slot(root, bus, name);
+        /* The same name on another inode is a device added again since: nothing known yet. */
+        if (!f || f->dev != dev || f->ino != ino)
+                return NULL;
+        return f;
+}
+
+static int strdup_optional(const char *s, char **ret)
+{
+        *ret = NULL;
+        if (s && !(*ret = strdup(s)))
+                return -ENOMEM;
+        return 0;
+}
+
+int vk_root_keep_facts(vk_root *root, const vk_fixed_facts *facts)
+{
+        vk_fixed_facts copy, *slot;
+
+        if (!root || !facts || !facts->name)
+                return -EINVAL;
+        if (root->facts_max == 0)
+                return 0;
+
+        /* Copies first, so that running out of memory changes nothing. */
+        copy = *facts;
+        copy.name = copy.modalias = copy.physfn = NULL;
+        if (strdup_optional(facts->name, &copy.name) < 0 ||
+            strdup_optional(facts->modalias, &copy.modalias) < 0 ||
+            strdup_optional(facts->physfn, &copy.physfn) < 0) {
+                facts_clear(&copy);
+                return -ENOMEM;
+        }
+
+        slot = facts_slot(root, facts->bus, facts->name);
+        if (slot) {
+                facts_clear(slot);
+                *slot = copy;
+                return 0;
+        }
+        /* Bounded: past the cap (thousands of SR-IOV functions) start over rather than grow; the
+         * loads after that read the facts again, which costs time, not correctness. */
+        if (root->n_facts >= root->facts_max)
+                facts_drop_all(root);
+        if (root->n_facts == root->n_facts_allocated) {
+                size_t n = root->n_facts_allocated ? root->n_facts_allocated * 2 : 32;
+                if (n > root->facts_max)
+                        n = root->facts_max;
+                vk_fixed_facts *grown = reallocarray(root->facts, n, sizeof(*grown));
+                if (!grown) {
+                        facts_clear(&copy);
+                        return -ENOMEM;
+                }
+                root->facts = grown;
+                root->n_facts_allocated = n;
+        }
+        root->facts[root->n_facts++] = copy;
+        return 0;
 }

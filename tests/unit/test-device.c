@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -584,6 +585,250 @@ static void test_vanish_replaced(ctx *c, gconstpointer data)
         run_vanish(c, "class", "0x020000\n", true);
 }
 
+/* ---- facts kept per device directory ---- */
+
+static void assert_same_device(const vk_device *a, const vk_device *b)
+{
+        g_assert_true(vk_device_id_equal(&a->id, &b->id));
+        g_assert_cmpstr(a->syspath, ==, b->syspath);
+        g_assert_cmphex(a->vendor, ==, b->vendor);
+        g_assert_cmphex(a->device, ==, b->device);
+        g_assert_cmphex(a->class_code, ==, b->class_code);
+        g_assert_cmphex(a->subsystem_vendor, ==, b->subsystem_vendor);
+        g_assert_cmphex(a->subsystem_device, ==, b->subsystem_device);
+        g_assert_cmpstr(a->driver, ==, b->driver);
+        g_assert_cmpstr(a->driver_override, ==, b->driver_override);
+        g_assert_cmpint(a->unbinding, ==, b->unbinding);
+        g_assert_cmpint(a->iommu_group, ==, b->iommu_group);
+        g_assert_cmpint(a->boot_vga, ==, b->boot_vga);
+        g_assert_cmpstr(a->modalias, ==, b->modalias);
+        g_assert_cmpint(a->numvfs, ==, b->numvfs);
+        g_assert_cmpint(a->totalvfs, ==, b->totalvfs);
+        g_assert_cmpstr(a->physfn, ==, b->physfn);
+        g_assert_cmpint(a->is_bridge, ==, b->is_bridge);
+        g_assert_cmpuint(a->n_bars, ==, b->n_bars);
+        for (size_t i = 0; i < a->n_bars; i++) { /* field by field: vk_bar has padding */
+                g_assert_cmpuint(a->bars[i].index, ==, b->bars[i].index);
+                g_assert_cmphex(a->bars[i].start, ==, b->bars[i].start);
+                g_assert_cmphex(a->bars[i].end, ==, b->bars[i].end);
+                g_assert_cmphex(a->bars[i].flags, ==, b->bars[i].flags);
+        }
+}
+
+/* A load that finds the facts kept reports exactly what the first one read. */
+static void test_facts_second_load(ctx *c, gconstpointer data)
+{
+        static const char *const names[] = {"0000:00:02.0",
+                                            "0000:00:1c.0",
+                                            "0000:03:00.0",
+                                            "0000:03:10.0",
+                                            "platform:fff51000.ethernet",
+                                            "amba:9000000.pl011"};
+
+        fixture_pci(c->f, "0000:00:02.0 vendor=0x1234 device=0x1111 class=0x030000 "
+                          "subsystem_vendor=0x1af4 subsystem_device=0x1100 driver=bochs-drm "
+                          "group=1 boot_vga=1 resource=0xfd000000-0xfdffffff:0x42208");
+        fixture_pci(c->f, "0000:00:1c.0 class=0x060400 driver=pcieport group=4");
+        fixture_pci(c->f, "0000:03:00.0 vendor=0x8086 device=0x10c9 class=0x020000 driver=igb "
+                          "group=12 totalvfs=7 numvfs=1");
+        fixture_pci(c->f, "0000:03:10.0 vendor=0x8086 device=0x10ca class=0x020000 group=13 "
+                          "override=vfio-pci physfn=0000:03:00.0");
+        fixture_platform(c->f, "fff51000.ethernet driver=stmmaceth group=5");
+        fixture_amba(c->f, "9000000.pl011 driver=uart-pl011");
+
+        for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+                _cleanup_(vk_device_freep) vk_device *first = NULL, *second = NULL;
+                vk_device_id id;
+
+                g_test_message("second load %zu: %s", i, names[i]);
+                g_assert_cmpint(resolve(c, names[i], &id), ==, 0);
+                g_assert_cmpint(vk_device_load(c->root, &id, &first), ==, 0);
+                g_assert_cmpint(vk_device_load(c->root, &id, &second), ==, 0);
+                assert_same_device(first, second);
+                /* Each load owns its strings. */
+                if (first->modalias)
+                        g_assert_true(first->modalias != second->modalias);
+        }
+}
+
+static void write_attr(ctx *c, const char *dir, const char *attr, const char *content)
+{
+        g_autofree char *path = g_strdup_printf("%s/%s", dir, attr);
+        fixture_write(c->f, path, content);
+}
+
+/*
+ * The kept facts are really used: a fixed attribute rewritten in place (same directory, which the
+ * kernel never does) still reads as it was at the first load, while every attribute that can
+ * change while the directory exists is read again.
+ */
+static void test_facts_read_once(ctx *c, gconstpointer data)
+{
+        _cleanup_(vk_device_freep) vk_device *before = NULL, *after = NULL;
+        const char *dir = "sys/devices/pci0000:00/0000:03:00.0";
+        vk_device_id id;
+
+        fixture_pci(c->f, "0000:03:00.0 vendor=0x8086 device=0x10c9 class=0x020000 driver=igb "
+                          "group=12 totalvfs=7 numvfs=0");
+        g_assert_cmpint(resolve(c, "0000:03:00.0", &id), ==, 0);
+        g_assert_cmpint(vk_device_load(c->root, &id, &before), ==, 0);
+        g_assert_cmphex(before->vendor, ==, 0x8086);
+        g_assert_cmpstr(before->driver, ==, "igb");
+
+        write_attr(c, dir, "vendor", "0xabcd\n");
+        write_attr(c, dir, "class", "0x060400\n");
+        write_attr(c, dir, "modalias", "pci:changed\n");
+        /* Unbound from igb, fenced with an override; the PF driver's VF limit gone with it. */
+        g_autofree char *driver = g_strconcat(dir, "/driver", NULL);
+        fixture_unlink(c->f, driver);
+        write_attr(c, dir, "driver_override", "vfio-pci\n");
+        write_attr(c, dir, "sriov_totalvfs", "63\n");
+        write_attr(c, dir, "sriov_numvfs", "2\n");
+
+        g_assert_cmpint(vk_device_load(c->root, &id, &after), ==, 0);
+        g_assert_cmphex(after->vendor, ==, 0x8086);
+        g_assert_cmphex(after->class_code, ==, 0x020000);
+        g_assert_false(after->is_bridge);
+        g_assert_cmpstr(after->modalias, ==, before->modalias);
+        g_assert_null(after->driver);
+        g_assert_cmpstr(after->driver_override, ==, "vfio-pci");
+        g_assert_cmpint(after->totalvfs, ==, 63);
+        g_assert_cmpint(after->numvfs, ==, 2);
+}
+
+/* Replaces the directory of 0000:00:04.0 with a new one: the new one is made first, so the two
+ * cannot share an inode number even on a filesystem that reuses freed ones. */
+static void replace_device_dir(ctx *c, const char *vendor)
+{
+        const char *dir = "sys/devices/pci0000:00/0000:00:04.0";
+        g_autofree char *next = g_strconcat(dir, ".next", NULL);
+        g_autofree char *old = g_strconcat(dir, ".old", NULL);
+        g_autofree char *sub = g_strconcat(next, "/subsystem", NULL);
+        g_autofree char *vline = g_strconcat(vendor, "\n", NULL);
+        g_autofree char *p_dir = g_build_filename(fixture_prefix(c->f), dir, NULL);
+        g_autofree char *p_next = g_build_filename(fixture_prefix(c->f), next, NULL);
+        g_autofree char *p_old = g_build_filename(fixture_prefix(c->f), old, NULL);
+        struct stat a, b;
+
+        write_attr(c, next, "vendor", vline);
+        write_attr(c, next, "device", "0x0005\n");
+        write_attr(c, next, "class", "0x060400\n");
+        write_attr(c, next, "modalias", "pci:replaced\n");
+        write_attr(c, next, "driver_override", "(null)\n");
+        fixture_symlink(c->f, sub, "../../../bus/pci");
+
+        g_assert_no_errno(rename(p_dir, p_old));
+        g_assert_no_errno(rename(p_next, p_dir));
+        g_assert_no_errno(stat(p_dir, &a));
+        g_assert_no_errno(stat(p_old, &b));
+        g_assert_true(a.st_ino != b.st_ino);
+        fixture_unlink(c->f, old);
+}
+
+/* A device removed and added again at the same address is a new directory: read anew. */
+static void test_facts_directory_replaced(ctx *c, gconstpointer data)
+{
+        _cleanup_(vk_device_freep) vk_device *first = NULL, *second = NULL, *third = NULL,
+                                             *fourth = NULL;
+        vk_device_id id;
+
+        fixture_pci(c->f, "0000:00:04.0 vendor=0x1234 device=0x11e8 driver=e1000 group=2");
+        g_assert_cmpint(resolve(c, "0000:00:04.0", &id), ==, 0);
+        g_assert_cmpint(vk_device_load(c->root, &id, &first), ==, 0);
+        g_assert_cmphex(first->vendor, ==, 0x1234);
+
+        replace_device_dir(c, "0x1b36");
+        g_assert_cmpint(vk_device_load(c->root, &id, &second), ==, 0);
+        g_assert_cmphex(second->vendor, ==, 0x1b36);
+        g_assert_cmphex(second->device, ==, 0x0005);
+        g_assert_cmphex(second->class_code, ==, 0x060400);
+        g_assert_true(second->is_bridge);
+        g_assert_cmpstr(second->modalias, ==, "pci:replaced");
+        g_assert_null(second->driver);
+        g_assert_cmpint(second->iommu_group, ==, -1);
+
+        /* The entry was replaced, not added beside the old one, and is used for the new one. */
+        g_assert_cmpuint(c->root->n_facts, ==, 1);
+        g_autofree char *vendor = g_strdup("sys/devices/pci0000:00/0000:00:04.0/vendor");
+        fixture_write(c->f, vendor, "0xffff\n");
+        g_assert_cmpint(vk_device_load(c->root, &id, &third), ==, 0);
+        g_assert_cmphex(third->vendor, ==, 0x1b36);
+
+        replace_device_dir(c, "0x8086");
+        g_assert_cmpint(vk_device_load(c->root, &id, &fourth), ==, 0);
+        g_assert_cmphex(fourth->vendor, ==, 0x8086);
+}
+
+/* A VF's physfn link appears after the VF's directory: an absent link is looked for again. */
+static void test_facts_physfn_late(ctx *c, gconstpointer data)
+{
+        _cleanup_(vk_device_freep) vk_device *early = NULL, *late = NULL, *again = NULL;
+        const char *vf = "sys/devices/pci0000:00/0000:03:10.0";
+        vk_device_id id;
+
+        fixture_pci(c->f, "0000:03:00.0 vendor=0x8086 device=0x10c9 driver=igb totalvfs=7 "
+                          "numvfs=1");
+        fixture_pci(c->f, "0000:03:10.0 vendor=0x8086 device=0x10ca");
+        g_assert_cmpint(resolve(c, "0000:03:10.0", &id), ==, 0);
+        g_assert_cmpint(vk_device_load(c->root, &id, &early), ==, 0);
+        g_assert_null(early->physfn);
+
+        g_autofree char *link = g_strconcat(vf, "/physfn", NULL);
+        fixture_symlink(c->f, link, "../0000:03:00.0");
+        g_assert_cmpint(vk_device_load(c->root, &id, &late), ==, 0);
+        g_assert_cmpstr(late->physfn, ==, "0000:03:00.0");
+        g_assert_cmphex(late->device, ==, 0x10ca);
+
+        /* Present once, kept: it lasts as long as the VF's directory. */
+        fixture_unlink(c->f, link);
+        g_assert_cmpint(vk_device_load(c->root, &id, &again), ==, 0);
+        g_assert_cmpstr(again->physfn, ==, "0000:03:00.0");
+}
+
+/*
+ * The table is bounded: with room for four, the fifth device empties it. The devices dropped
+ * are then read again (an in-place change shows), the ones kept since are not.
+ */
+static void test_facts_bounded(ctx *c, gconstpointer data)
+{
+        char name[16], spec[64], path[64];
+        vk_device_id id;
+
+        g_assert_cmpuint(c->root->facts_max, ==, VK_FIXED_FACTS_MAX);
+        c->root->facts_max = 4;
+        for (unsigned i = 0; i < 6; i++) {
+                _cleanup_(vk_device_freep) vk_device *d = NULL;
+
+                g_snprintf(spec, sizeof spec, "0000:00:%02x.0 vendor=0x1234", i + 1);
+                fixture_pci(c->f, spec);
+                g_snprintf(name, sizeof name, "0000:00:%02x.0", i + 1);
+                g_assert_cmpint(resolve(c, name, &id), ==, 0);
+                g_assert_cmpint(vk_device_load(c->root, &id, &d), ==, 0);
+                g_assert_cmpuint(c->root->n_facts, <=, 4);
+                g_assert_cmpuint(c->root->n_facts, ==, i < 4 ? i + 1 : i - 3);
+        }
+
+        /* Kept now: devices 5 and 6. Rewrite every vendor in place. */
+        for (unsigned i = 0; i < 6; i++) {
+                g_snprintf(path, sizeof path, "sys/devices/pci0000:00/0000:00:%02x.0/vendor",
+                           i + 1);
+                fixture_write(c->f, path, "0x8086\n");
+        }
+        /* The kept ones first: loading a dropped one adds it again, and the third of those
+         * empties the table once more. */
+        static const unsigned order[] = {5, 6, 1, 2, 3, 4};
+        for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
+                _cleanup_(vk_device_freep) vk_device *d = NULL;
+
+                g_snprintf(name, sizeof name, "0000:00:%02x.0", order[i]);
+                g_assert_cmpint(resolve(c, name, &id), ==, 0);
+                g_assert_cmpint(vk_device_load(c->root, &id, &d), ==, 0);
+                g_test_message("bounded: %s vendor 0x%04x", name, d->vendor);
+                g_assert_cmphex(d->vendor, ==, order[i] >= 5 ? 0x1234 : 0x8086);
+        }
+        g_assert_cmpuint(c->root->n_facts, <=, 4);
+}
+
 static void test_read_driver_override(ctx *c, gconstpointer data)
 {
         g_autofree char *drv = NULL, *ov = NULL;
@@ -748,6 +993,11 @@ int main(int argc, char **argv)
         T("/device/load/vanish-early", test_vanish_early);
         T("/device/load/vanish-last", test_vanish_last);
         T("/device/load/vanish-replaced", test_vanish_replaced);
+        T("/device/facts/second-load", test_facts_second_load);
+        T("/device/facts/read-once", test_facts_read_once);
+        T("/device/facts/directory-replaced", test_facts_directory_replaced);
+        T("/device/facts/physfn-late", test_facts_physfn_late);
+        T("/device/facts/bounded", test_facts_bounded);
         T("/device/read-driver-override", test_read_driver_override);
         g_test_add_func("/device/bus-path", test_bus_path);
         T("/device/bus-list", test_bus_list);
