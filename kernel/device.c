@@ -511,6 +511,7 @@ static void fixed_keep(vk_root *root, const vk_device *d, const struct stat *st)
             .subsystem_device = d->subsystem_device,
             .modalias = d->modalias,
             .physfn = d->physfn,
+            .syspath = d->syspath,
         };
         /* Out of memory, the next load just reads them again. */
         (void)vk_root_keep_facts(root, &f);
@@ -548,6 +549,28 @@ static bool dir_has_vfio_dev(int dirfd)
         return fstatat(dirfd, "vfio-dev", &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode);
 }
 
+/* The kept facts of id's directory when it is still where it was met before, with it open in
+ * *ret_fd (O_PATH) and its identity in *ret_st; NULL (nothing open) otherwise. The path was
+ * resolved beneath the root then; the same inode there now is the same directory instance, so
+ * neither the bus's link nor the subsystem need resolving again. A device added again since, or
+ * moved, is not found there and takes the full way. */
+static const vk_fixed_facts *known_directory(vk_root *root, const vk_device_id *id, int *ret_fd,
+                                             struct stat *ret_st)
+{
+        const vk_fixed_facts *known = vk_root_find_facts_by_name(root, id->bus, id->name);
+        _cleanup_(closep) int fd = -EBADF;
+
+        if (!known || !known->syspath)
+                return NULL;
+        fd = openat(root->sysfs_fd, known->syspath, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, ret_st) < 0)
+                return NULL;
+        if (ret_st->st_dev != known->dev || ret_st->st_ino != known->ino)
+                return NULL;
+        *ret_fd = TAKE_FD(fd);
+        return known;
+}
+
 int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
 {
         _cleanup_(vk_device_freep) vk_device *d = NULL;
@@ -566,15 +589,21 @@ int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
         d->id = *id;
         d->iommu_group = d->boot_vga = d->numvfs = d->totalvfs = -1;
 
-        r = device_syspath(root, id, &d->syspath);
-        if (r < 0)
-                return r;
-        fd = openat(root->sysfs_fd, d->syspath, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? -ENODEV : -errno;
-        /* Every read goes through fd, so this identity is the directory they all describe. */
-        if (fstat(fd, &st) < 0)
-                return -errno;
+        known = known_directory(root, id, &fd, &st);
+        if (known && !(d->syspath = strdup(known->syspath)))
+                return -ENOMEM;
+        if (!known) {
+                r = device_syspath(root, id, &d->syspath);
+                if (r < 0)
+                        return r;
+                fd = openat(root->sysfs_fd, d->syspath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return errno == ENOENT ? -ENODEV : -errno;
+                /* Every read goes through fd, so this identity is the directory they all
+                 * describe. */
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+        }
 
         loader l = {.root = root, .id = id, .syspath = d->syspath, .fd = fd};
 
@@ -595,7 +624,6 @@ int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
                         return r;
         }
 
-        known = vk_root_find_facts(root, id->bus, id->name, st.st_dev, st.st_ino);
         r = known ? fixed_from_cache(known, d) : load_fixed(&l, d);
         if (r < 0)
                 return r;

@@ -76,6 +76,7 @@ static void facts_clear(vk_fixed_facts *f)
         free(f->name);
         free(f->modalias);
         free(f->physfn);
+        free(f->syspath);
         *f = (vk_fixed_facts){};
 }
 
@@ -139,6 +140,13 @@ const vk_fixed_facts *vk_root_find_facts(const vk_root *root, int bus, const cha
         return f;
 }
 
+const vk_fixed_facts *vk_root_find_facts_by_name(const vk_root *root, int bus, const char *name)
+{
+        if (!root || !name)
+                return NULL;
+        return facts_slot(root, bus, name);
+}
+
 static int strdup_optional(const char *s, char **ret)
 {
         *ret = NULL;
@@ -158,10 +166,11 @@ int vk_root_keep_facts(vk_root *root, const vk_fixed_facts *facts)
 
         /* Copies first, so that running out of memory changes nothing. */
         copy = *facts;
-        copy.name = copy.modalias = copy.physfn = NULL;
+        copy.name = copy.modalias = copy.physfn = copy.syspath = NULL;
         if (strdup_optional(facts->name, &copy.name) < 0 ||
             strdup_optional(facts->modalias, &copy.modalias) < 0 ||
-            strdup_optional(facts->physfn, &copy.physfn) < 0) {
+            strdup_optional(facts->physfn, &copy.physfn) < 0 ||
+            strdup_optional(facts->syspath, &copy.syspath) < 0) {
                 facts_clear(&copy);
                 return -ENOMEM;
         }

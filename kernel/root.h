@@ -24,6 +24,7 @@ typedef struct vk_fixed_facts {
         uint32_t vendor, device, class_code, subsystem_vendor, subsystem_device;
         char *modalias; /* NULL when the directory has none */
         char *physfn;   /* NULL when the link was absent then: it is looked for again */
+        char *syspath;  /* where the directory is, as resolved beneath the root */
 } vk_fixed_facts;
 
 /* A few dozen devices are typical; a table this full is emptied rather than grown. */
@@ -60,6 +61,8 @@ int vk_root_is_system(const vk_root *root);
 /* The facts kept for the directory instance (dev, ino) of device (bus, name), or NULL. */
 const vk_fixed_facts *vk_root_find_facts(const vk_root *root, int bus, const char *name, dev_t dev,
                                          ino_t ino);
+/* Whatever is kept for device (bus, name), whichever directory instance it was, or NULL. */
+const vk_fixed_facts *vk_root_find_facts_by_name(const vk_root *root, int bus, const char *name);
 /* Keeps a copy of *facts, replacing what was kept for the same (bus, name). A full table is
  * emptied first. -ENOMEM leaves the table as it was. */
 int vk_root_keep_facts(vk_root *root, const vk_fixed_facts *facts);

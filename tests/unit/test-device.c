@@ -759,6 +759,38 @@ static void test_facts_directory_replaced(ctx *c, gconstpointer data)
         g_assert_cmphex(fourth->vendor, ==, 0x8086);
 }
 
+/* The directory is found again where it was met, without resolving links; a directory moved
+ * elsewhere (same inode, new place) is followed through the bus's link again. */
+static void test_facts_directory_moved(ctx *c, gconstpointer data)
+{
+        _cleanup_(vk_device_freep) vk_device *first = NULL, *again = NULL, *moved = NULL;
+        const char *dir = "sys/devices/pci0000:00/0000:00:04.0";
+        const char *to = "sys/devices/pci0000:00/0000:00:01.0/0000:00:04.0";
+        g_autofree char *p_dir = g_build_filename(fixture_prefix(c->f), dir, NULL);
+        g_autofree char *p_to = g_build_filename(fixture_prefix(c->f), to, NULL);
+        g_autofree char *sub = g_strconcat(to, "/subsystem", NULL);
+        vk_device_id id;
+
+        fixture_pci(c->f, "0000:00:04.0 vendor=0x1234 device=0x11e8 group=2");
+        g_assert_cmpint(resolve(c, "0000:00:04.0", &id), ==, 0);
+        g_assert_cmpint(vk_device_load(c->root, &id, &first), ==, 0);
+        g_assert_cmpstr(first->syspath, ==, dir + strlen("sys/"));
+        g_assert_cmpint(vk_device_load(c->root, &id, &again), ==, 0);
+        g_assert_cmpstr(again->syspath, ==, first->syspath);
+
+        fixture_mkdir(c->f, "sys/devices/pci0000:00/0000:00:01.0");
+        g_assert_no_errno(rename(p_dir, p_to));
+        fixture_unlink(c->f, sub);
+        fixture_symlink(c->f, sub, "../../../../bus/pci");
+        fixture_unlink(c->f, "sys/bus/pci/devices/0000:00:04.0");
+        fixture_symlink(c->f, "sys/bus/pci/devices/0000:00:04.0",
+                        "../../../devices/pci0000:00/0000:00:01.0/0000:00:04.0");
+        g_assert_cmpint(vk_device_load(c->root, &id, &moved), ==, 0);
+        g_assert_cmpstr(moved->syspath, ==, to + strlen("sys/"));
+        g_assert_cmphex(moved->vendor, ==, 0x1234);
+        g_assert_cmpint(moved->iommu_group, ==, 2);
+}
+
 /* A VF's physfn link appears after the VF's directory: an absent link is looked for again. */
 static void test_facts_physfn_late(ctx *c, gconstpointer data)
 {
@@ -996,6 +1028,7 @@ int main(int argc, char **argv)
         T("/device/facts/second-load", test_facts_second_load);
         T("/device/facts/read-once", test_facts_read_once);
         T("/device/facts/directory-replaced", test_facts_directory_replaced);
+        T("/device/facts/directory-moved", test_facts_directory_moved);
         T("/device/facts/physfn-late", test_facts_physfn_late);
         T("/device/facts/bounded", test_facts_bounded);
         T("/device/read-driver-override", test_read_driver_override);
