@@ -3,6 +3,9 @@
 # Benchmark (guest side; run through tests/vm/vm.py with profile "bench"): assign and release the
 # same single-device groups (16 edu + the e1000e) with
 #   raw      sysfs writes from a bash loop (builtins only: the floor),
+#   rawpar   the same writes from two such loops at once, half the devices each (what moving
+#            groups in parallel can gain at all on this guest's two CPUs, with nothing else
+#            in the way),
 #   driverctl --nosave set-override / unset-override,
 #   calls    one vfiod-batch --sequential process: one call after the other on one connection
 #            (vfiod's own cost per call, without starting a client each time),
@@ -53,6 +56,24 @@ raw_release() {
                 echo >"$PCI/devices/$dev/driver_override"
                 echo "$dev" >"$PCI/drivers_probe"
         done
+}
+
+# rawpar_PHASE: raw_PHASE on each half of the devices, in a subshell and here at once. Only the
+# subshell is waited for (vfiod is a child of this shell too).
+rawpar() {
+        local half=$((${#devs[@]} / 2)) pid
+        (devs=("${devs[@]:0:half}") && "raw_$1") &
+        pid=$!
+        (devs=("${devs[@]:half}") && "raw_$1")
+        wait "$pid"
+}
+
+rawpar_assign() {
+        rawpar assign
+}
+
+rawpar_release() {
+        rawpar release
 }
 
 # driverctl's exit status is recorded, not trusted: it reports a failure when unsetting the
@@ -134,7 +155,7 @@ timed() {
         echo "# round $round: $1 $2 ${elapsed}s (exit $rc)" >&2
 }
 
-methods=(raw driverctl calls vfioctl batch)
+methods=(raw rawpar driverctl calls vfioctl batch)
 for ((round = 1; round <= ROUNDS; round++)); do
         for method in "${methods[@]}"; do
                 timed "$method" assign
@@ -158,7 +179,8 @@ pid=$(vfiod_pid)
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
 
-declare -A label=([raw]="raw sysfs loop" [driverctl]="driverctl --nosave"
+declare -A label=([raw]="raw sysfs loop" [rawpar]="raw sysfs, two loops at once"
+        [driverctl]="driverctl --nosave"
         [calls]="vfiod, one call at a time" [vfioctl]="vfioctl, one process per call"
         [batch]="vfiod, one concurrent batch")
 echo "vfiod benchmark: kernel $(uname -r), ${#devs[@]} single-device groups" \
