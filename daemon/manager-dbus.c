@@ -19,20 +19,6 @@ static void plan_freep(plan **p)
         plan_free(*p);
 }
 
-static int sender_uid(sd_bus_message *m, uid_t *ret)
-{
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        int r;
-
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, ret);
-        if (r == -ENODATA)
-                r = sd_bus_creds_get_uid(creds, ret);
-        return r;
-}
-
 static int qualified_name(const vk_device_id *id, char *buf, size_t size)
 {
         int n = snprintf(buf, size, "%s:%s", vk_bus_to_string(id->bus), id->name);
@@ -238,9 +224,10 @@ int manager_handle_assign(manager *mgr, sd_bus_message *m, const vk_device_id *i
         if (r < 0)
                 return r;
 
-        r = sender_uid(m, &uid);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot identify the caller: %m");
+        r = caller_uid(mgr->callers, m, &uid);
+        if (r <= 0)
+                return r < 0 ? sd_bus_error_set_errnof(error, r, "Cannot identify the caller: %m")
+                             : 1;
 
         /* Who holds the group is checked before anything reads its members: a member stuck in
          * an unbind cannot be read without blocking (device_read_group takes no lock). */
@@ -312,9 +299,10 @@ int manager_handle_release(manager *mgr, sd_bus_message *m, const vk_device_id *
                                              "finished",
                                              l->group, lease_state_to_string(l->state));
 
-        r = sender_uid(m, &uid);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot identify the caller: %m");
+        r = caller_uid(mgr->callers, m, &uid);
+        if (r <= 0)
+                return r < 0 ? sd_bus_error_set_errnof(error, r, "Cannot identify the caller: %m")
+                             : 1;
 
         if (l->info.lifetime == LEASE_CLIENT)
                 own = streq_ptr(l->info.owner, sender);

@@ -74,6 +74,9 @@ int manager_new(const manager_options *o, manager **ret)
         r = polkit_registry_new(&m->polkit);
         if (r < 0)
                 return log_oom();
+        r = caller_registry_new(&m->callers);
+        if (r < 0)
+                return log_oom();
 
         /* Descriptions are a nicety: a system without hwdb.bin shows "". */
         r = sd_hwdb_new(&m->hwdb);
@@ -104,6 +107,7 @@ manager *manager_free(manager *m)
         sd_bus_slot_unref(m->object_manager_slot);
         sd_bus_slot_unref(m->manager_slot);
         polkit_registry_free(m->polkit);
+        caller_registry_free(m->callers);
         if (m->bus) {
                 (void)sd_bus_flush(m->bus);
                 sd_bus_flush_close_unref(m->bus);

@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 #include <systemd/sd-hwdb.h>
 
+#include "caller.h"
 #include "engine.h"
 #include "modules.h"
 #include "polkit.h"
@@ -67,6 +68,7 @@ typedef struct manager {
         engine_config config;
         char *runtime_dir;
         polkit_registry *polkit;
+        caller_registry *callers;
         sd_hwdb *hwdb; /* NULL when the system has no hwdb.bin: Description is then "" */
 
         lease *leases;

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The configuration of a private dbus-daemon that behaves like the system bus: the stock
 system-bus default policy (nobody owns names, method calls are denied unless a policy allows
-them) plus one included policy file, normally dbus/org.vfiod1.conf. The bus-policy test and the
+them; root may monitor) plus one included policy file, normally dbus/org.vfiod1.conf. The bus-policy test and the
 sim harness both start their bus from it, so the policy they test is the same one."""
 
 _HEAD = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
@@ -37,6 +37,13 @@ _POLKIT_ROOT = """  <policy user="root">
   </policy>
 """
 
+# As on the stock system bus, root may become a monitor (the sim watches vfiod's own calls).
+_ROOT_MONITOR = """  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+"""
+
 _TAIL = """  <include>{policy}</include>
 </busconfig>
 """
@@ -51,4 +58,4 @@ def bus_config(socket, policy, polkit=False):
     text += "  </policy>\n"
     if polkit:
         text += _POLKIT_ROOT
-    return text + _TAIL.format(policy=policy)
+    return text + _ROOT_MONITOR + _TAIL.format(policy=policy)

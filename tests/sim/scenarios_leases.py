@@ -3,10 +3,12 @@
 
 import signal
 import socket
+import subprocess
 import time
 
-from expect import (EDU, EDU7, NIC7, NIC_E, VFIO, assign_ok, check_error, check_ok, check_states,
-                    check_unchanged, wait_device_prop, wait_snapshot, wait_states)
+from expect import (EDU, EDU7, EDU9, NIC7, NIC_E, VFIO, assign_ok, check_error, check_group_fd,
+                    check_ok, check_states, check_unchanged, wait_device_prop, wait_snapshot,
+                    wait_states)
 from harness import NOBODY, OTHER_UID, check, check_equal, wait_until
 from registry import scenario
 
@@ -170,3 +172,89 @@ def service_manager_protocol(sim):
     check_equal(sim.vfiod.wait(10), 0, "exit status after SIGTERM")
     sock.close()
     sim.start_vfiod()  # the runner ends every scenario with its own clean-exit check
+
+
+class IdentityLookups:
+    """dbus-monitor on the sim's bus, recording the calls that ask the bus who a connection is."""
+
+    MEMBERS = ("GetConnectionUnixUser", "GetConnectionCredentials", "GetConnectionUnixProcessID")
+
+    def __init__(self, sim):
+        self.path = sim.path("log/identity-monitor.txt")
+        rules = ["type='method_call',interface='org.freedesktop.DBus',member='%s'" % m
+                 for m in self.MEMBERS]
+        self.out = open(self.path, "w")
+        self.proc = subprocess.Popen(["dbus-monitor", "--address", sim.bus_address, "--monitor"]
+                                     + rules, stdout=self.out, stderr=subprocess.STDOUT)
+        # The monitor is in place once it records a lookup of our own.
+        probe = sim.client(0)
+        wait_until(lambda: probe.call("/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                      "GetConnectionUnixUser", "(s)", [probe.name],
+                                      dest="org.freedesktop.DBus").ok
+                   and any(s == probe.name for s, _, _ in self.calls()),
+                   10, "dbus-monitor to see the bus's traffic (%s)" % self.path)
+        self.vfiod = probe.call("/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner",
+                                "(s)", ["org.vfiod1"], dest="org.freedesktop.DBus").value[0]
+
+    def calls(self):
+        """(sender, member, first string argument) of every lookup seen so far."""
+        self.out.flush()
+        found, header = [], None
+        with open(self.path) as f:
+            for line in f:
+                if line.startswith("method call "):
+                    fields = dict(p.split("=", 1) for p in line.replace(";", "").split()
+                                  if "=" in p)
+                    header = (fields.get("sender"), fields.get("member"))
+                elif header and line.strip().startswith("string "):
+                    found.append((header[0], header[1], line.strip()[len("string "):].strip('"')))
+                    header = None
+        return found
+
+    def by_vfiod(self, name):
+        return [c for c in self.calls() if c[0] == self.vfiod and c[2] == name]
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+        self.out.close()
+
+
+@scenario("caller-identified-once")
+def caller_identified_once(sim):
+    """vfiod asks the bus who a connection is once, without blocking: requests sent together by
+    a new client all wait for that one answer, later requests reuse it, and each connection gets
+    its own answer (a root caller's does not carry over to an unprivileged one)."""
+    monitor = IdentityLookups(sim)
+    try:
+        root = sim.client(0)
+        check_ok(root.plan(EDU), "PlanAssignment by root")
+        assign_ok(sim, root, EDU, 2, lifetime="persistent")
+        check_ok(root.release(EDU), "ReleaseDevice by root")
+        wait_states(sim, {EDU: (None, None)}, "after root's release")
+        checks_before = len(sim.polkit_checks())
+
+        client = sim.client(NOBODY)
+        first, second = client.start_assign(EDU), client.start_assign(EDU9)
+        check_group_fd(sim, client, client.wait(first), 2, EDU)
+        check_group_fd(sim, client, client.wait(second), 9, EDU9)
+        check_ok(client.release(EDU), "ReleaseDevice(EDU) by its owner")
+        check_ok(client.release(EDU9), "ReleaseDevice(EDU9) by its owner")
+        wait_states(sim, {EDU: (None, None), EDU9: (None, None)}, "after the owner's releases")
+        # The unprivileged client was asked about as itself: polkit decided its two assigns.
+        check_equal(len(sim.polkit_checks()) - checks_before, 2,
+                    "polkit checks for the unprivileged client's assigns")
+
+        other = sim.client(OTHER_UID)
+        check_error(other.release(EDU), "org.vfiod1.Error.NotAssigned")
+
+        for who, want in ((root, 1), (client, 1)):
+            got = monitor.by_vfiod(who.name)
+            check_equal(len(got), want, "identity lookups by vfiod for %s (%s)" % (who.name, got))
+        check_equal([c[1] for c in monitor.by_vfiod(client.name)], ["GetConnectionUnixUser"],
+                    "how vfiod asked")
+        # NotAssigned is decided before anyone is asked who the caller is.
+        check_equal(monitor.by_vfiod(other.name), [], "lookups for a caller refused early")
+        check(sim.vfiod_alive(), "vfiod died")
+    finally:
+        monitor.close()
