@@ -313,8 +313,24 @@ static int resolve_path(vk_root *root, const char *s, size_t len, vk_device_id *
         return 0;
 }
 
+bool vk_device_known_at(vk_root *root, const vk_device_id *id, const char *link_path)
+{
+        const vk_fixed_facts *known;
+        struct stat st;
+
+        if (!root || !id || !link_path)
+                return false;
+        known = vk_root_find_facts_by_name(root, id->bus, id->name);
+        if (!known || !known->syspath)
+                return false;
+        if (fstatat(root->sysfs_fd, link_path, &st, 0) < 0)
+                return false;
+        return S_ISDIR(st.st_mode) && st.st_dev == known->dev && st.st_ino == known->ino;
+}
+
 int vk_device_resolve(vk_root *root, const char *name, size_t len, vk_device_id *ret)
 {
+        char bus_path[sizeof("bus//devices/") + 16 + VK_NAME_MAX];
         _cleanup_(freep) char *syspath = NULL;
         vk_device_id id;
         int r;
@@ -327,6 +343,12 @@ int vk_device_resolve(vk_root *root, const char *name, size_t len, vk_device_id 
         r = vk_parse_device_name(name, len, &id);
         if (r < 0)
                 return r;
+        /* A device met before answers with one stat of its bus link. */
+        if (vk_device_bus_path(&id, bus_path, sizeof(bus_path)) >= 0 &&
+            vk_device_known_at(root, &id, bus_path)) {
+                *ret = id;
+                return 0;
+        }
         r = device_syspath(root, &id, &syspath);
         if (r < 0)
                 return r;
@@ -692,24 +714,32 @@ int vk_device_read_driver(vk_root *root, const vk_device_id *id, char **ret)
 
 int vk_device_unbinding(vk_root *root, const vk_device_id *id)
 {
-        char path[sizeof("bus//devices/") + 16 + VK_NAME_MAX];
-        _cleanup_(closep) int fd = -EBADF;
+        char path[sizeof("bus//devices//vfio-dev") + 16 + VK_NAME_MAX];
         struct stat st;
+        size_t n;
         int r;
 
         if (!root)
                 return -EINVAL;
-        r = vk_device_bus_path(id, path, sizeof(path));
+        r = vk_device_bus_path(id, path, sizeof(path) - sizeof("/vfio-dev"));
         if (r < 0)
                 return r;
-        fd = openat(root->sysfs_fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? -ENODEV : -errno;
-        if (fstatat(fd, "driver", &st, AT_SYMLINK_NOFOLLOW) >= 0)
+        n = strlen(path);
+
+        /* Asked on every plan and every uevent: a bound device answers with one stat. */
+        strcpy(path + n, "/driver");
+        if (fstatat(root->sysfs_fd, path, &st, AT_SYMLINK_NOFOLLOW) >= 0)
                 return 0;
         if (errno != ENOENT)
                 return -errno;
-        return dir_has_vfio_dev(fd);
+        strcpy(path + n, "/vfio-dev");
+        if (fstatat(root->sysfs_fd, path, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode))
+                return 1;
+        /* Neither: plain unbound, or gone (which the two misses above also look like). */
+        path[n] = '\0';
+        if (faccessat(root->sysfs_fd, path, F_OK, 0) < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+        return 0;
 }
 
 int vk_device_read_override(vk_root *root, const vk_device_id *id, char **ret)

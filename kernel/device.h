@@ -60,6 +60,15 @@ int vk_device_resolve(vk_root *root, const char *name, size_t len, vk_device_id 
  */
 int vk_device_identify(vk_root *root, const char *syspath, vk_device_id *ret);
 
+/*
+ * Whether the link at link_path (below the tree's root) leads to the very directory whose fixed
+ * facts are kept for id (root.h): the link is followed by one stat and compared with the kept
+ * inode. Such a directory was checked when its facts were kept (inside devices/, listed by its
+ * bus under its name), so callers skip resolving the link and the device's subsystem. false when
+ * nothing is kept for id or the link leads elsewhere: then take the long way.
+ */
+bool vk_device_known_at(vk_root *root, const vk_device_id *id, const char *link_path);
+
 /* A memory BAR from the "resource" file (I/O ports and empty lines are skipped). */
 typedef struct vk_bar {
         unsigned index;

@@ -65,6 +65,47 @@ static vk_member_role member_role(const vk_device *dev)
         return dev->is_bridge ? VK_MEMBER_STAY : VK_MEMBER_MOVE;
 }
 
+/*
+ * A member met before: its group link leads to the directory whose facts are kept, so neither
+ * the link nor the subsystem is resolved. 1 with *ret loaded, 0 when this does not apply -- or
+ * when anything looks odd (the load fails, or the directory it read is not the one the link led
+ * to, as after a move): the caller then takes the long way, which decides what is wrong.
+ */
+static int member_load_known(vk_root *root, int id, const char *name, const char *link,
+                             vk_device **ret)
+{
+        if (strlen(name) > VK_NAME_MAX)
+                return 0;
+
+        for (int bus = 0; bus < _VK_BUS_MAX; bus++) {
+                _cleanup_(vk_device_freep) vk_device *dev = NULL;
+                vk_device_id known = {.bus = bus};
+                const vk_fixed_facts *f;
+                dev_t kept_dev;
+                ino_t kept_ino;
+
+                f = vk_root_find_facts_by_name(root, bus, name);
+                if (!f)
+                        continue;
+                kept_dev = f->dev;
+                kept_ino = f->ino;
+                strcpy(known.name, name);
+                if (!vk_device_known_at(root, &known, link))
+                        continue;
+                if (vk_device_load(root, &known, &dev) < 0)
+                        return 0;
+                /* A load that had to take the long way keeps the facts of what it read. */
+                f = vk_root_find_facts_by_name(root, bus, name);
+                if (!f || f->dev != kept_dev || f->ino != kept_ino)
+                        return 0;
+                if (dev->iommu_group != id)
+                        return -ENODEV; /* moved to another group since the listing */
+                *ret = TAKE_PTR(dev);
+                return 1;
+        }
+        return 0;
+}
+
 /* One member: resolved through its group link like any user-supplied path, so a link that
  * leaves the tree or a device of a bus vfiod cannot handle fails the same way; and the bus must
  * list that very directory under its name. */
@@ -77,6 +118,11 @@ static int member_load(vk_root *root, int id, const char *name, vk_device **ret)
 
         if (asprintf(&link, "kernel/iommu_groups/%d/devices/%s", id, name) < 0)
                 return -ENOMEM;
+
+        r = member_load_known(root, id, name, link, ret);
+        if (r != 0)
+                return r < 0 ? r : 0;
+
         r = vk_sysfs_resolve_link(root->sysfs_fd, link, &syspath);
         if (r == -ENOENT)
                 return -ENODEV;

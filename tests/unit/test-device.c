@@ -791,6 +791,36 @@ static void test_facts_directory_moved(ctx *c, gconstpointer data)
         g_assert_cmpint(moved->iommu_group, ==, 2);
 }
 
+/* A name met before resolves with one stat of its bus link; a link that leads elsewhere now, or
+ * nowhere, gets the answer a first resolution would give. */
+static void test_facts_resolve_met_before(ctx *c, gconstpointer data)
+{
+        _cleanup_(vk_device_freep) vk_device *d = NULL;
+        _cleanup_(vk_root_unrefp) vk_root *fresh = NULL;
+        const char *name = "0000:00:04.0";
+        vk_device_id id, again, first_time;
+
+        fixture_pci(c->f, "0000:00:04.0 vendor=0x1234 device=0x11e8 group=2");
+        fixture_pci(c->f, "0000:00:06.0 group=3");
+        g_assert_cmpint(resolve(c, name, &id), ==, 0);
+        g_assert_cmpint(vk_device_load(c->root, &id, &d), ==, 0);
+        g_assert_true(vk_device_known_at(c->root, &id, "bus/pci/devices/0000:00:04.0"));
+        g_assert_false(vk_device_known_at(c->root, &id, "bus/pci/devices/0000:00:06.0"));
+        g_assert_cmpint(resolve(c, name, &again), ==, 0);
+        g_assert_true(vk_device_id_equal(&again, &id));
+
+        fixture_unlink(c->f, "sys/bus/pci/devices/0000:00:04.0");
+        fixture_symlink(c->f, "sys/bus/pci/devices/0000:00:04.0",
+                        "../../../devices/pci0000:00/0000:00:06.0");
+        g_assert_false(vk_device_known_at(c->root, &id, "bus/pci/devices/0000:00:04.0"));
+        g_assert_cmpint(vk_root_open(fixture_prefix(c->f), &fresh), ==, 0);
+        g_assert_cmpint(resolve(c, name, &again), ==,
+                        vk_device_resolve(fresh, name, strlen(name), &first_time));
+
+        fixture_unlink(c->f, "sys/bus/pci/devices/0000:00:04.0");
+        g_assert_cmpint(resolve(c, name, &again), ==, -ENODEV);
+}
+
 /* A VF's physfn link appears after the VF's directory: an absent link is looked for again. */
 static void test_facts_physfn_late(ctx *c, gconstpointer data)
 {
@@ -1029,6 +1059,7 @@ int main(int argc, char **argv)
         T("/device/facts/read-once", test_facts_read_once);
         T("/device/facts/directory-replaced", test_facts_directory_replaced);
         T("/device/facts/directory-moved", test_facts_directory_moved);
+        T("/device/facts/resolve-met-before", test_facts_resolve_met_before);
         T("/device/facts/physfn-late", test_facts_physfn_late);
         T("/device/facts/bounded", test_facts_bounded);
         T("/device/read-driver-override", test_read_driver_override);

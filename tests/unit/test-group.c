@@ -2,6 +2,7 @@
 /* IOMMU groups: members, roles and viability, on the group shapes QEMU's q35 produces. */
 #include <errno.h>
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fixture-root.h"
@@ -211,6 +212,94 @@ static void test_member_not_listed_by_bus(ctx *c, gconstpointer data)
         g_assert_true(g == (vk_group *)0x1);
 }
 
+/* The same group read twice: the second read starts from the members' kept facts (no link is
+ * resolved again) and still sees what changed, a driver that left and a member added anew. */
+static void test_member_met_before(ctx *c, gconstpointer data)
+{
+        _cleanup_(vk_group_freep) vk_group *first = NULL, *second = NULL, *third = NULL;
+        g_autofree char *dir =
+            g_build_filename(fixture_prefix(c->f), "sys/devices/pci0000:00/0000:00:04.0", NULL);
+        g_autofree char *gone = g_strconcat(dir, ".gone", NULL);
+
+        fixture_pci(c->f, "0000:00:04.0 vendor=0x1234 device=0x11e8 group=1");
+        fixture_pci(c->f, "0000:00:05.0 vendor=0x8086 device=0x100e driver=e1000 group=1");
+        g_assert_cmpint(vk_group_load(c->root, 1, &first), ==, 0);
+        g_assert_cmpuint(first->n_members, ==, 2);
+        g_assert_cmpstr(member(first, "0000:00:05.0")->dev->driver, ==, "e1000");
+
+        fixture_unlink(c->f, "sys/devices/pci0000:00/0000:00:05.0/driver");
+        g_assert_cmpint(vk_group_load(c->root, 1, &second), ==, 0);
+        g_assert_cmpuint(second->n_members, ==, 2);
+        g_assert_null(member(second, "0000:00:05.0")->dev->driver);
+        g_assert_true(vk_group_viable(second, NULL));
+
+        /* Removed and added again: a new directory with other facts. */
+        g_assert_no_errno(rename(dir, gone));
+        fixture_write(c->f, "sys/devices/pci0000:00/0000:00:04.0/vendor", "0x1b36\n");
+        fixture_write(c->f, "sys/devices/pci0000:00/0000:00:04.0/device", "0x0005\n");
+        fixture_write(c->f, "sys/devices/pci0000:00/0000:00:04.0/class", "0x00ff00\n");
+        fixture_write(c->f, "sys/devices/pci0000:00/0000:00:04.0/driver_override", "(null)\n");
+        fixture_symlink(c->f, "sys/devices/pci0000:00/0000:00:04.0/subsystem", "../../../bus/pci");
+        fixture_symlink(c->f, "sys/devices/pci0000:00/0000:00:04.0/iommu_group",
+                        "../../../kernel/iommu_groups/1");
+        g_assert_cmpint(vk_group_load(c->root, 1, &third), ==, 0);
+        g_assert_cmphex(member(third, "0000:00:04.0")->dev->vendor, ==, 0x1b36);
+        g_assert_cmpstr(member(third, "0000:00:04.0")->dev->syspath, ==,
+                        "devices/pci0000:00/0000:00:04.0");
+}
+
+/* After a consistent first read the bus starts listing another directory under a member's
+ * name: the second read refuses the group too. */
+static void test_member_not_listed_after_load(ctx *c, gconstpointer data)
+{
+        _cleanup_(vk_group_freep) vk_group *first = NULL;
+        vk_group *g = (vk_group *)0x1;
+
+        fixture_pci(c->f, "0000:00:04.0 group=1");
+        fixture_pci(c->f, "0000:00:06.0 group=3");
+        g_assert_cmpint(vk_group_load(c->root, 1, &first), ==, 0);
+        fixture_unlink(c->f, "sys/bus/pci/devices/0000:00:04.0");
+        fixture_symlink(c->f, "sys/bus/pci/devices/0000:00:04.0",
+                        "../../../devices/pci0000:00/0000:00:06.0");
+        /* The directory met before is no longer the one its bus lists: that instance counts as
+         * gone (a first read, with nothing kept, says -EXDEV: the bus lists a stranger). */
+        g_assert_cmpint(vk_group_load(c->root, 1, &g), ==, -ENODEV);
+        g_assert_true(g == (vk_group *)0x1);
+}
+
+/* A member whose directory moved (same inode, new path) since the first read is read where it
+ * is now. */
+static void test_member_moved_after_load(ctx *c, gconstpointer data)
+{
+        _cleanup_(vk_group_freep) vk_group *first = NULL, *moved = NULL;
+        const char *to = "sys/devices/pci0000:00/0000:00:01.0/0000:00:04.0";
+        g_autofree char *p_dir =
+            g_build_filename(fixture_prefix(c->f), "sys/devices/pci0000:00/0000:00:04.0", NULL);
+        g_autofree char *p_to = g_build_filename(fixture_prefix(c->f), to, NULL);
+        g_autofree char *sub = g_strconcat(to, "/subsystem", NULL);
+        g_autofree char *grp = g_strconcat(to, "/iommu_group", NULL);
+
+        fixture_pci(c->f, "0000:00:04.0 vendor=0x1234 device=0x11e8 group=1");
+        g_assert_cmpint(vk_group_load(c->root, 1, &first), ==, 0);
+
+        fixture_mkdir(c->f, "sys/devices/pci0000:00/0000:00:01.0");
+        g_assert_no_errno(rename(p_dir, p_to));
+        fixture_unlink(c->f, sub);
+        fixture_symlink(c->f, sub, "../../../../bus/pci");
+        fixture_unlink(c->f, grp);
+        fixture_symlink(c->f, grp, "../../../../kernel/iommu_groups/1");
+        fixture_unlink(c->f, "sys/bus/pci/devices/0000:00:04.0");
+        fixture_symlink(c->f, "sys/bus/pci/devices/0000:00:04.0",
+                        "../../../devices/pci0000:00/0000:00:01.0/0000:00:04.0");
+        fixture_unlink(c->f, "sys/kernel/iommu_groups/1/devices/0000:00:04.0");
+        fixture_symlink(c->f, "sys/kernel/iommu_groups/1/devices/0000:00:04.0",
+                        "../../../../devices/pci0000:00/0000:00:01.0/0000:00:04.0");
+        g_assert_cmpint(vk_group_load(c->root, 1, &moved), ==, 0);
+        g_assert_cmpuint(moved->n_members, ==, 1);
+        g_assert_cmpstr(moved->members[0].dev->syspath, ==, to + strlen("sys/"));
+        g_assert_cmphex(moved->members[0].dev->vendor, ==, 0x1234);
+}
+
 static void test_driver_predicates(void)
 {
         static const struct {
@@ -261,6 +350,9 @@ int main(int argc, char **argv)
         T("/group/member-unsupported-bus", test_member_unsupported_bus);
         T("/group/member-moved", test_member_moved);
         T("/group/member-not-listed-by-bus", test_member_not_listed_by_bus);
+        T("/group/member-met-before", test_member_met_before);
+        T("/group/member-not-listed-after-load", test_member_not_listed_after_load);
+        T("/group/member-moved-after-load", test_member_moved_after_load);
         g_test_add_func("/group/driver-predicates", test_driver_predicates);
 #undef T
         return g_test_run();
