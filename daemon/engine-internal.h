@@ -96,14 +96,16 @@ void engine_unlink_transaction(engine *e, transaction *t);
 /* window.c */
 /* The autoprobe value a journal records: the saved value while closed, else the current one. */
 int window_original(engine *e, vk_bus bus, bool *ret);
-int window_close(engine *e, vk_bus bus);
+/* original: what window_original said for the journal, so autoprobe is read once per window. */
+int window_close(engine *e, vk_bus bus, bool original);
 /* Always releases this transaction's hold; returns the error of restoring autoprobe, if any. */
 int window_open(engine *e, vk_bus bus);
 /* Restores every closed window (engine_free: nothing may leave a bus without autoprobe). */
 void window_reset_all(engine *e);
 /* Probes the devices of bus that are not in before and have no driver: they appeared while the
- * window was closed and missed the probe the kernel would have given them. */
-void window_probe_newcomers(engine *e, vk_bus bus, char **before);
+ * window was closed and missed the probe the kernel would have given them. autoprobe is the
+ * value from before the window (off: the kernel would not have probed them either). */
+void window_probe_newcomers(engine *e, vk_bus bus, char **before, bool autoprobe);
 
 /* plan.c */
 static inline void plan_freep(plan **p)

@@ -298,18 +298,37 @@ bool engine_group_busy(engine *e, int group)
 
 static bool dc_wait_find(engine *e, const vk_device_id *id);
 
+/* Unbinds vfiod itself has running or stalled: known without reading sysfs. */
+static bool device_waited(engine *e, const vk_device_id *id)
+{
+        for (stalled_unbind *s = e->stalled; s; s = s->next)
+                if (vk_device_id_equal(&s->id, id))
+                        return true;
+        return dc_wait_find(e, id);
+}
+
 bool engine_device_stalled(engine *e, const vk_device_id *id)
 {
         if (!e || !id)
                 return false;
-        for (stalled_unbind *s = e->stalled; s; s = s->next)
-                if (vk_device_id_equal(&s->id, id))
-                        return true;
-        if (dc_wait_find(e, id))
+        if (device_waited(e, id))
                 return true;
         /* An unbind someone else started (another tool, or the worker of a vfiod that was
          * killed) holds the device lock just the same. */
         return vk_device_unbinding(e->root, id) > 0;
+}
+
+bool engine_loaded_device_stalled(engine *e, const vk_device *d)
+{
+        if (!e || !d)
+                return false;
+        /* The load read the same two links vk_device_unbinding would. */
+        return d->unbinding || device_waited(e, &d->id);
+}
+
+bool engine_device_waited(engine *e, const vk_device_id *id)
+{
+        return e && id && device_waited(e, id);
 }
 
 void engine_set_resumed_handler(engine *e, engine_resumed_t handler, void *userdata)

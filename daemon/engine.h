@@ -188,6 +188,12 @@ int engine_recover(engine *e);
  * The kernel holds the device lock meanwhile, and reading driver_override takes it (6.1
  * pci-sysfs): do not load the device (vk_device_load) or write to it until this is false. */
 bool engine_device_stalled(engine *e, const vk_device_id *id);
+/* The same for a device just loaded: its load already told whether someone's unbind holds it
+ * (vk_device.unbinding), so only vfiod's own unbinds are looked up. */
+bool engine_loaded_device_stalled(engine *e, const vk_device *d);
+/* Only vfiod's own unbinds, running or stalled. While one runs the driver link may still be
+ * there, so a load would read driver_override and wait for the device lock: do not load. */
+bool engine_device_waited(engine *e, const vk_device_id *id);
 
 /* A device appeared (uevent add) in a group that is assigned or in a transaction: fence it with
  * the group's VFIO driver so it cannot bind a host driver. Returns 1 when fenced, 0 when the

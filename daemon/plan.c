@@ -305,7 +305,7 @@ static int check_member(builder *b, const vk_member *m, const assign_options *o)
                 if (r < 0)
                         return r;
         }
-        if (engine_device_stalled(b->e, &d->id)) {
+        if (engine_loaded_device_stalled(b->e, d)) {
                 r = add_blocker(b, ENGINE_BUSY,
                                 "an unbind of %s is still waiting for a program to close its "
                                 "VFIO device fd",
@@ -503,9 +503,10 @@ static int plan_build_with(engine *e, const vk_device_id *id, const vk_device *g
         if (r < 0)
                 return r;
 
-        /* A device whose unbind is still blocked in the kernel is not even read: the kernel holds
-         * its device lock, and reading driver_override waits for it. */
-        stalled = engine_device_stalled(e, id);
+        /* A device vfiod is unbinding is not even read: the kernel holds its device lock, and
+         * reading driver_override waits for it. Someone else's unbind the load itself notices
+         * (it skips driver_override then). */
+        stalled = engine_device_waited(e, id);
         if (!stalled && !d) {
                 r = vk_device_load(e->root, id, &loaded);
                 d = loaded;
@@ -530,6 +531,8 @@ static int plan_build_with(engine *e, const vk_device_id *id, const vk_device *g
                 return -ENOMEM;
         b.p = p;
 
+        if (d)
+                stalled = engine_loaded_device_stalled(e, d);
         if (stalled)
                 r = add_blocker(&b, ENGINE_BUSY,
                                 "an unbind of %s is still waiting for a program to close its VFIO "

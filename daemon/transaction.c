@@ -289,7 +289,7 @@ static int phase_close_window(transaction *t)
 
         r = vk_bus_list_devices(t->engine->root, t->bus, &t->bus_before);
         if (r >= 0)
-                r = window_close(t->engine, t->bus);
+                r = window_close(t->engine, t->bus, t->rec->autoprobe);
         if (r < 0)
                 return tx_fail(t, ENGINE_ROLLED_BACK, "close-window", &t->target, -r,
                                "turning %s drivers_autoprobe off failed: %s",
@@ -456,7 +456,7 @@ static int phase_reopen_window(transaction *t)
                 return tx_fail(t, ENGINE_ROLLED_BACK, "reopen-window", &t->target, -r,
                                "restoring %s drivers_autoprobe failed: %s",
                                vk_bus_to_string(t->bus), strerror(-r));
-        window_probe_newcomers(t->engine, t->bus, t->bus_before);
+        window_probe_newcomers(t->engine, t->bus, t->bus_before, t->rec->autoprobe);
         t->phase = PHASE_WAIT_NODE;
         return 1;
 }
@@ -599,7 +599,7 @@ static int phase_release_journal(transaction *t)
 
         r = vk_bus_list_devices(e->root, t->bus, &t->bus_before);
         if (r >= 0)
-                r = window_close(e, t->bus);
+                r = window_close(e, t->bus, t->rec->autoprobe);
         if (r < 0)
                 return tx_fail(t, ENGINE_BUSY, "close-window", &t->target, -r,
                                "turning %s drivers_autoprobe off failed: %s",
@@ -770,7 +770,7 @@ static void tx_settle(transaction *t)
                                 tx_incomplete(t, "%s drivers_autoprobe could not be restored",
                                               vk_bus_to_string(t->bus));
                 }
-                window_probe_newcomers(e, t->bus, t->bus_before);
+                window_probe_newcomers(e, t->bus, t->bus_before, t->rec->autoprobe);
         }
 
         if (!t->rec_listed || (!t->failed && !t->release))

@@ -23,10 +23,9 @@ int window_original(engine *e, vk_bus bus, bool *ret)
         return vk_dc_get_autoprobe(e->root, bus, ret);
 }
 
-int window_close(engine *e, vk_bus bus)
+int window_close(engine *e, vk_bus bus, bool original)
 {
         window *w;
-        bool now;
         int r;
 
         if (bus < 0 || bus >= _VK_BUS_MAX)
@@ -37,16 +36,13 @@ int window_close(engine *e, vk_bus bus)
                 return 0;
         }
 
-        r = vk_dc_get_autoprobe(e->root, bus, &now);
-        if (r < 0)
-                return r;
         /* Written even when already off: the write proves we are able to restore it later. */
         r = vk_dc_set_autoprobe(e->root, bus, false);
         if (r < 0)
                 return r;
-        w->saved = now;
+        w->saved = original;
         w->n_closed = 1;
-        log_debug("%s: autoprobe window closed (was %d)", vk_bus_to_string(bus), now);
+        log_debug("%s: autoprobe window closed (was %d)", vk_bus_to_string(bus), original);
         return 0;
 }
 
@@ -81,15 +77,14 @@ void window_reset_all(engine *e)
         }
 }
 
-void window_probe_newcomers(engine *e, vk_bus bus, char **before)
+void window_probe_newcomers(engine *e, vk_bus bus, char **before, bool autoprobe)
 {
         _cleanup_(strv_freep) char **now = NULL;
-        bool autoprobe;
         int r;
 
         /* With autoprobe off by the administrator's choice, newcomers stay unprobed as they
          * would have without us. */
-        if (window_original(e, bus, &autoprobe) < 0 || !autoprobe)
+        if (!autoprobe)
                 return;
 
         r = vk_bus_list_devices(e->root, bus, &now);
