@@ -464,7 +464,7 @@ static int plan_device(builder *b, const vk_device *d, const transaction *self,
         else if (engine_group_busy_other(b->e, d->iommu_group, self, &why))
                 r = add_blocker(b, ENGINE_BUSY, "group %d %s", d->iommu_group, why);
         else {
-                r = vk_group_load(b->e->root, d->iommu_group, &p->group);
+                r = vk_group_load_with(b->e->root, d->iommu_group, d, &p->group);
                 if (r == -ENODEV || r == -ENOENT)
                         r = add_blocker(b, ENGINE_BUSY,
                                         "group %d changed while it was read; try again",

@@ -679,6 +679,36 @@ vk_device *vk_device_free(vk_device *d)
         return NULL;
 }
 
+static int strdup_or_null(const char *s, char **ret)
+{
+        *ret = NULL;
+        if (!s)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int vk_device_copy(const vk_device *d, vk_device **ret)
+{
+        _cleanup_(vk_device_freep) vk_device *c = NULL;
+
+        if (!d || !ret)
+                return -EINVAL;
+        c = malloc(sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        *c = *d;
+        c->syspath = c->driver = c->driver_override = c->modalias = c->physfn = NULL;
+        if (strdup_or_null(d->syspath, &c->syspath) < 0 ||
+            strdup_or_null(d->driver, &c->driver) < 0 ||
+            strdup_or_null(d->driver_override, &c->driver_override) < 0 ||
+            strdup_or_null(d->modalias, &c->modalias) < 0 ||
+            strdup_or_null(d->physfn, &c->physfn) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
 /* A cheap re-read of one attribute or link through the bus listing. A missing one yields NULL
  * while the device is still there, and -ENODEV once it is gone. */
 static int read_one(vk_root *root, const vk_device_id *id, const char *attr,

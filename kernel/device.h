@@ -101,6 +101,8 @@ typedef struct vk_device {
  * directory instance, told apart by inode, and kept in root; the rest are read every time. */
 int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret);
 vk_device *vk_device_free(vk_device *d);
+/* A deep copy; -ENOMEM. */
+int vk_device_copy(const vk_device *d, vk_device **ret);
 static inline void vk_device_freep(vk_device **d)
 {
         vk_device_free(*d);

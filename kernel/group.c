@@ -72,7 +72,7 @@ static vk_member_role member_role(const vk_device *dev)
  * to, as after a move): the caller then takes the long way, which decides what is wrong.
  */
 static int member_load_known(vk_root *root, int id, const char *name, const char *link,
-                             vk_device **ret)
+                             const vk_device *loaded, vk_device **ret)
 {
         if (strlen(name) > VK_NAME_MAX)
                 return 0;
@@ -92,6 +92,9 @@ static int member_load_known(vk_root *root, int id, const char *name, const char
                 strcpy(known.name, name);
                 if (!vk_device_known_at(root, &known, link))
                         continue;
+                /* The caller's copy was read from the kept directory a moment ago. */
+                if (loaded && vk_device_id_equal(&loaded->id, &known) && loaded->iommu_group == id)
+                        return vk_device_copy(loaded, ret) < 0 ? -ENOMEM : 1;
                 if (vk_device_load(root, &known, &dev) < 0)
                         return 0;
                 /* A load that had to take the long way keeps the facts of what it read. */
@@ -109,7 +112,8 @@ static int member_load_known(vk_root *root, int id, const char *name, const char
 /* One member: resolved through its group link like any user-supplied path, so a link that
  * leaves the tree or a device of a bus vfiod cannot handle fails the same way; and the bus must
  * list that very directory under its name. */
-static int member_load(vk_root *root, int id, const char *name, vk_device **ret)
+static int member_load(vk_root *root, int id, const char *name, const vk_device *loaded,
+                       vk_device **ret)
 {
         _cleanup_(freep) char *link = NULL, *syspath = NULL;
         _cleanup_(vk_device_freep) vk_device *dev = NULL;
@@ -119,7 +123,7 @@ static int member_load(vk_root *root, int id, const char *name, vk_device **ret)
         if (asprintf(&link, "kernel/iommu_groups/%d/devices/%s", id, name) < 0)
                 return -ENOMEM;
 
-        r = member_load_known(root, id, name, link, ret);
+        r = member_load_known(root, id, name, link, loaded, ret);
         if (r != 0)
                 return r < 0 ? r : 0;
 
@@ -147,6 +151,11 @@ static int member_load(vk_root *root, int id, const char *name, vk_device **ret)
 
 int vk_group_load(vk_root *root, int id, vk_group **ret)
 {
+        return vk_group_load_with(root, id, NULL, ret);
+}
+
+int vk_group_load_with(vk_root *root, int id, const vk_device *loaded, vk_group **ret)
+{
         _cleanup_(vk_group_freep) vk_group *g = NULL;
         _cleanup_(strv_freep) char **names = NULL;
         char path[64];
@@ -173,7 +182,7 @@ int vk_group_load(vk_root *root, int id, vk_group **ret)
         }
         for (size_t i = 0; i < n; i++) {
                 vk_device *dev = NULL;
-                r = member_load(root, id, names[i], &dev);
+                r = member_load(root, id, names[i], loaded, &dev);
                 if (r < 0)
                         return r;
                 g->members[g->n_members++] = (vk_member){.dev = dev, .role = member_role(dev)};

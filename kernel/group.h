@@ -24,6 +24,9 @@ typedef struct vk_group {
 
 /* Loads /sys/kernel/iommu_groups/<id>/devices and every member's facts. */
 int vk_group_load(vk_root *root, int id, vk_group **ret);
+/* The same, with a member the caller loaded a moment ago: when the group's link leads to its
+ * directory, that member is copied instead of read again. */
+int vk_group_load_with(vk_root *root, int id, const vk_device *loaded, vk_group **ret);
 vk_group *vk_group_free(vk_group *g);
 static inline void vk_group_freep(vk_group **g)
 {

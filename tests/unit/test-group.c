@@ -300,6 +300,44 @@ static void test_member_moved_after_load(ctx *c, gconstpointer data)
         g_assert_cmphex(moved->members[0].dev->vendor, ==, 0x1234);
 }
 
+/* A member the caller has just loaded is copied, not read again; the others are read, and a
+ * caller's device that is not what the group's link leads to is ignored. */
+static void test_load_with_loaded_member(ctx *c, gconstpointer data)
+{
+        _cleanup_(vk_group_freep) vk_group *g = NULL, *other = NULL, *again = NULL;
+        _cleanup_(vk_device_freep) vk_device *d = NULL, *stranger = NULL;
+        vk_device_id id, sid;
+
+        fixture_pci(c->f, "0000:00:04.0 vendor=0x1234 device=0x11e8 driver=e1000 group=1");
+        fixture_pci(c->f, "0000:00:05.0 vendor=0x8086 device=0x100e driver=e1000 group=1");
+        fixture_pci(c->f, "0000:00:06.0 group=3");
+        g_assert_cmpint(vk_parse_device_name("0000:00:04.0", 12, &id), ==, 0);
+        g_assert_cmpint(vk_parse_device_name("0000:00:06.0", 12, &sid), ==, 0);
+        g_assert_cmpint(vk_device_load(c->root, &id, &d), ==, 0);
+        g_assert_cmpint(vk_device_load(c->root, &sid, &stranger), ==, 0);
+
+        /* Both drivers leave after the caller's read: only the copied member still shows it. */
+        fixture_unlink(c->f, "sys/devices/pci0000:00/0000:00:04.0/driver");
+        fixture_unlink(c->f, "sys/devices/pci0000:00/0000:00:05.0/driver");
+        g_assert_cmpint(vk_group_load_with(c->root, 1, d, &g), ==, 0);
+        g_assert_cmpuint(g->n_members, ==, 2);
+        g_assert_cmpstr(member(g, "0000:00:04.0")->dev->driver, ==, "e1000");
+        g_assert_null(member(g, "0000:00:05.0")->dev->driver);
+        g_assert_true(member(g, "0000:00:04.0")->dev != d);
+        g_assert_cmpstr(member(g, "0000:00:04.0")->dev->syspath, ==, d->syspath);
+        g_assert_true(member(g, "0000:00:04.0")->dev->syspath != d->syspath);
+
+        /* A device of another group is no help: everything is read. */
+        g_assert_cmpint(vk_group_load_with(c->root, 1, stranger, &other), ==, 0);
+        g_assert_null(member(other, "0000:00:04.0")->dev->driver);
+
+        /* The group's link leads elsewhere now: the caller's copy is not taken for it. */
+        fixture_unlink(c->f, "sys/kernel/iommu_groups/1/devices/0000:00:04.0");
+        fixture_symlink(c->f, "sys/kernel/iommu_groups/1/devices/0000:00:04.0",
+                        "../../../../devices/pci0000:00/0000:00:06.0");
+        g_assert_cmpint(vk_group_load_with(c->root, 1, d, &again), <, 0);
+}
+
 static void test_driver_predicates(void)
 {
         static const struct {
@@ -351,6 +389,7 @@ int main(int argc, char **argv)
         T("/group/member-moved", test_member_moved);
         T("/group/member-not-listed-by-bus", test_member_not_listed_by_bus);
         T("/group/member-met-before", test_member_met_before);
+        T("/group/load-with-loaded-member", test_load_with_loaded_member);
         T("/group/member-not-listed-after-load", test_member_not_listed_after_load);
         T("/group/member-moved-after-load", test_member_moved_after_load);
         g_test_add_func("/group/driver-predicates", test_driver_predicates);
