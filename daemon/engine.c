@@ -299,8 +299,10 @@ bool engine_group_busy(engine *e, int group)
 static bool dc_wait_find(engine *e, const vk_device_id *id);
 
 /* Unbinds vfiod itself has running or stalled: known without reading sysfs. */
-static bool device_waited(engine *e, const vk_device_id *id)
+bool engine_device_waited(engine *e, const vk_device_id *id)
 {
+        if (!e || !id)
+                return false;
         for (stalled_unbind *s = e->stalled; s; s = s->next)
                 if (vk_device_id_equal(&s->id, id))
                         return true;
@@ -309,10 +311,10 @@ static bool device_waited(engine *e, const vk_device_id *id)
 
 bool engine_device_stalled(engine *e, const vk_device_id *id)
 {
+        if (engine_device_waited(e, id))
+                return true;
         if (!e || !id)
                 return false;
-        if (device_waited(e, id))
-                return true;
         /* An unbind someone else started (another tool, or the worker of a vfiod that was
          * killed) holds the device lock just the same. */
         return vk_device_unbinding(e->root, id) > 0;
@@ -320,15 +322,8 @@ bool engine_device_stalled(engine *e, const vk_device_id *id)
 
 bool engine_loaded_device_stalled(engine *e, const vk_device *d)
 {
-        if (!e || !d)
-                return false;
         /* The load read the same two links vk_device_unbinding would. */
-        return d->unbinding || device_waited(e, &d->id);
-}
-
-bool engine_device_waited(engine *e, const vk_device_id *id)
-{
-        return e && id && device_waited(e, id);
+        return d && (d->unbinding || engine_device_waited(e, &d->id));
 }
 
 void engine_set_resumed_handler(engine *e, engine_resumed_t handler, void *userdata)

@@ -531,8 +531,8 @@ static int plan_build_with(engine *e, const vk_device_id *id, const vk_device *g
                 return -ENOMEM;
         b.p = p;
 
-        if (d)
-                stalled = engine_loaded_device_stalled(e, d);
+        if (d && d->unbinding)
+                stalled = true;
         if (stalled)
                 r = add_blocker(&b, ENGINE_BUSY,
                                 "an unbind of %s is still waiting for a program to close its VFIO "

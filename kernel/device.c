@@ -511,9 +511,8 @@ static int fixed_from_cache(const vk_fixed_facts *f, vk_device *d)
         d->subsystem_vendor = f->subsystem_vendor;
         d->subsystem_device = f->subsystem_device;
         /* Copies: the device owns its strings (vk_device_free). */
-        if (f->modalias && !(d->modalias = strdup(f->modalias)))
-                return -ENOMEM;
-        if (f->physfn && !(d->physfn = strdup(f->physfn)))
+        if (strdup_optional(f->modalias, &d->modalias) < 0 ||
+            strdup_optional(f->physfn, &d->physfn) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -679,15 +678,6 @@ vk_device *vk_device_free(vk_device *d)
         return NULL;
 }
 
-static int strdup_or_null(const char *s, char **ret)
-{
-        *ret = NULL;
-        if (!s)
-                return 0;
-        *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
-}
-
 int vk_device_copy(const vk_device *d, vk_device **ret)
 {
         _cleanup_(vk_device_freep) vk_device *c = NULL;
@@ -699,11 +689,11 @@ int vk_device_copy(const vk_device *d, vk_device **ret)
                 return -ENOMEM;
         *c = *d;
         c->syspath = c->driver = c->driver_override = c->modalias = c->physfn = NULL;
-        if (strdup_or_null(d->syspath, &c->syspath) < 0 ||
-            strdup_or_null(d->driver, &c->driver) < 0 ||
-            strdup_or_null(d->driver_override, &c->driver_override) < 0 ||
-            strdup_or_null(d->modalias, &c->modalias) < 0 ||
-            strdup_or_null(d->physfn, &c->physfn) < 0)
+        if (strdup_optional(d->syspath, &c->syspath) < 0 ||
+            strdup_optional(d->driver, &c->driver) < 0 ||
+            strdup_optional(d->driver_override, &c->driver_override) < 0 ||
+            strdup_optional(d->modalias, &c->modalias) < 0 ||
+            strdup_optional(d->physfn, &c->physfn) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(c);
         return 0;

@@ -608,6 +608,8 @@ static int walk(scan *s, const char *path, unsigned depth, bool is_device)
         return walk_children(s, path, depth, is_device);
 }
 
+/* Which processes have one of the nodes open. Processes come and go while we look: whatever
+ * vanished or cannot be read is skipped. */
 static int scan_fds(scan *s)
 {
         _cleanup_(closedirp) DIR *procd = NULL;

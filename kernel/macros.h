@@ -124,6 +124,15 @@ static inline bool streq_ptr(const char *a, const char *b)
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
 
+/* *ret = a copy of s, or NULL for NULL; -ENOMEM (with *ret NULL) when the copy fails. */
+static inline int strdup_optional(const char *s, char **ret)
+{
+        *ret = NULL;
+        if (s && !(*ret = strdup(s)))
+                return -ENOMEM;
+        return 0;
+}
+
 /* Replaces *p with a copy of s (or NULL); returns -ENOMEM and keeps *p on failure. */
 static inline int free_and_strdup(char **p, const char *s)
 {

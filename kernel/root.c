@@ -126,33 +126,11 @@ static vk_fixed_facts *facts_slot(const vk_root *root, int bus, const char *name
         return NULL;
 }
 
-const vk_fixed_facts *vk_root_find_facts(const vk_root *root, int bus, const char *name, dev_t dev,
-                                         ino_t ino)
-{
-        const vk_fixed_facts *f;
-
-        if (!root || !name)
-                return NULL;
-        f = facts_slot(root, bus, name);
-        /* The same name on another inode is a device added again since: nothing known yet. */
-        if (!f || f->dev != dev || f->ino != ino)
-                return NULL;
-        return f;
-}
-
 const vk_fixed_facts *vk_root_find_facts_by_name(const vk_root *root, int bus, const char *name)
 {
         if (!root || !name)
                 return NULL;
         return facts_slot(root, bus, name);
-}
-
-static int strdup_optional(const char *s, char **ret)
-{
-        *ret = NULL;
-        if (s && !(*ret = strdup(s)))
-                return -ENOMEM;
-        return 0;
 }
 
 int vk_root_keep_facts(vk_root *root, const vk_fixed_facts *facts)

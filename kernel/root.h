@@ -58,10 +58,8 @@ static inline void vk_root_unrefp(vk_root **r)
 /* True when the root is the real system ("/"), false for fixtures and the simulated kernel. */
 int vk_root_is_system(const vk_root *root);
 
-/* The facts kept for the directory instance (dev, ino) of device (bus, name), or NULL. */
-const vk_fixed_facts *vk_root_find_facts(const vk_root *root, int bus, const char *name, dev_t dev,
-                                         ino_t ino);
-/* Whatever is kept for device (bus, name), whichever directory instance it was, or NULL. */
+/* Whatever is kept for device (bus, name), whichever directory instance it was, or NULL: the
+ * caller compares the kept inode with the directory it finds (vk_device_known_at). */
 const vk_fixed_facts *vk_root_find_facts_by_name(const vk_root *root, int bus, const char *name);
 /* Keeps a copy of *facts, replacing what was kept for the same (bus, name). A full table is
  * emptied first. -ENOMEM leaves the table as it was. */
