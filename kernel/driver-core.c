@@ -8,8 +8,6 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
@@ -18,6 +16,7 @@
 #include "driver-core.h"
 #include "macros.h"
 #include "sysfs.h"
+#include "workers.h"
 
 /* A driver name becomes one path component: refuse anything that could name another file. */
 static bool driver_name_is_valid(const char *driver)
@@ -227,7 +226,7 @@ vk_dc_job *vk_dc_job_unref(vk_dc_job *job)
         return NULL;
 }
 
-static void *dc_job_run(void *userdata)
+static void dc_job_run(void *userdata)
 {
         vk_dc_job *job = userdata;
         int r = vk_sysfs_write(job->sysfs_fd, job->path, job->device);
@@ -237,16 +236,12 @@ static void *dc_job_run(void *userdata)
         /* Only fails on counter overflow, which one write per job cannot reach. */
         (void)eventfd_write(job->event_fd, 1);
         vk_dc_job_unref(job);
-        return NULL;
 }
 
-/* Starts a worker that writes the device's name to path (below the tree's root). */
+/* Has a worker write the device's name to path (below the tree's root). */
 static int job_start(vk_root *root, const vk_device_id *id, const char *path, vk_dc_job **ret)
 {
         _cleanup_(vk_dc_job_unrefp) vk_dc_job *job = NULL;
-        sigset_t all, saved;
-        pthread_attr_t attr;
-        pthread_t thread;
         int r;
 
         if (!ret)
@@ -272,25 +267,11 @@ static int job_start(vk_root *root, const vk_device_id *id, const char *path, vk
         if (job->event_fd < 0)
                 return -errno;
 
-        r = pthread_attr_init(&attr);
-        if (r != 0)
-                return -r;
-        r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (r != 0) {
-                pthread_attr_destroy(&attr);
-                return -r;
-        }
-
-        /* The worker inherits our mask: block everything so signals stay with the event loop. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &saved);
         atomic_fetch_add_explicit(&job->n_ref, 1, memory_order_relaxed);
-        r = pthread_create(&thread, &attr, dc_job_run, job);
-        pthread_sigmask(SIG_SETMASK, &saved, NULL);
-        pthread_attr_destroy(&attr);
-        if (r != 0) {
+        r = vk_work_submit(dc_job_run, job);
+        if (r < 0) {
                 atomic_fetch_sub_explicit(&job->n_ref, 1, memory_order_relaxed);
-                return -r;
+                return r;
         }
 
         *ret = TAKE_PTR(job);
