@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "macros.h"
 #include "workers.h"
 
 typedef struct work {

@@ -20,6 +20,7 @@
 #include <ftw.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -418,4 +419,13 @@ void fixture_amba(fixture *f, const char *text)
         sys_write(f, syspath, "modalias", buf);
         add_common(f, &s, "amba", syspath);
         g_strfreev(s.words);
+}
+
+bool fixture_fd_readable(int fd, int timeout_ms)
+{
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, timeout_ms);
+
+        g_assert_cmpint(r, >=, 0);
+        return r > 0 && (p.revents & POLLIN);
 }

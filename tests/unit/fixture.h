@@ -7,6 +7,8 @@
  * it asserts on. Everything aborts the test on failure (g_assert), so callers need no checks.
  */
 
+#include <stdbool.h>
+
 typedef struct fixture fixture;
 
 fixture *
@@ -48,3 +50,6 @@ void fixture_driver(fixture *f, const char *bus, const char *name);
 /* Syspath (relative to sys/) of a device created above, e.g.
  * "devices/pci0000:00/0000:00:02.0/0000:01:00.0". */
 const char *fixture_syspath(const fixture *f, const char *name);
+
+/* Does fd become readable (POLLIN) within timeout_ms? A failing poll fails the test. */
+bool fixture_fd_readable(int fd, int timeout_ms);

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <poll.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -237,14 +236,6 @@ static void make_fifo(Fx *fx, const char *path)
         g_assert_no_errno(mkfifo(p, 0600));
 }
 
-static bool fd_readable(int fd, int timeout_ms)
-{
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = poll(&p, 1, timeout_ms);
-        g_assert_cmpint(r, >=, 0);
-        return r > 0 && (p.revents & POLLIN);
-}
-
 /* Plays the kernel finishing the unbind: opens the FIFO and takes what the worker wrote. */
 static char *release_fifo(Fx *fx, const char *path)
 {
@@ -276,7 +267,7 @@ static void test_job_blocks_in_worker(Fx *fx, gconstpointer data)
         g_assert_cmpint(fcntl(fd, F_GETFD), ==, FD_CLOEXEC);
         g_assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
 
-        g_assert_false(fd_readable(fd, 200));
+        g_assert_false(fixture_fd_readable(fd, 200));
         g_assert_cmpint(vk_dc_job_result(job), ==, -EAGAIN);
         g_assert_cmpint(read(fd, &v, sizeof(v)), ==, -1);
         g_assert_cmpint(errno, ==, EAGAIN);
@@ -284,7 +275,7 @@ static void test_job_blocks_in_worker(Fx *fx, gconstpointer data)
         g_autofree char *written = release_fifo(fx, UNBIND_E1000);
         g_assert_cmpstr(written, ==, "0000:01:00.0");
 
-        g_assert_true(fd_readable(fd, 10000));
+        g_assert_true(fixture_fd_readable(fd, 10000));
         g_assert_cmpint(read(fd, &v, sizeof(v)), ==, sizeof(v));
         g_assert_cmpuint(v, ==, 1);
         g_assert_cmpint(vk_dc_job_result(job), ==, 0);
@@ -304,12 +295,12 @@ static void test_job_abandoned_while_blocked(Fx *fx, gconstpointer data)
         _cleanup_(closep) int watch = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         g_assert_cmpint(watch, >=, 0);
 
-        g_assert_false(fd_readable(watch, 100));
+        g_assert_false(fixture_fd_readable(watch, 100));
         g_assert_null(vk_dc_job_unref(job));
 
         g_autofree char *written = release_fifo(fx, UNBIND_E1000);
         g_assert_cmpstr(written, ==, "0000:01:00.0");
-        g_assert_true(fd_readable(watch, 10000));
+        g_assert_true(fixture_fd_readable(watch, 10000));
 
         /* The worker closes the job's own eventfd when it frees the job. */
         gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
@@ -336,7 +327,7 @@ static void test_job_reports_errors(Fx *fx, gconstpointer data)
 
         /* The write's error arrives through the job: e1000e is not registered. */
         g_assert_cmpint(vk_dc_unbind_start(fx->root, &id, "e1000e", &job), ==, 0);
-        g_assert_true(fd_readable(vk_dc_job_fd(job), 10000));
+        g_assert_true(fixture_fd_readable(vk_dc_job_fd(job), 10000));
         g_assert_cmpint(vk_dc_job_result(job), ==, -ENOENT);
 }
 
@@ -356,12 +347,12 @@ static void test_probe_job(Fx *fx, gconstpointer data)
 
         make_fifo(fx, "sys/bus/platform/drivers_probe");
         g_assert_cmpint(vk_dc_probe_start(fx->root, &id, &job), ==, 0);
-        g_assert_false(fd_readable(vk_dc_job_fd(job), 200));
+        g_assert_false(fixture_fd_readable(vk_dc_job_fd(job), 200));
         g_assert_cmpint(vk_dc_job_result(job), ==, -EAGAIN);
 
         g_autofree char *written = release_fifo(fx, "sys/bus/platform/drivers_probe");
         g_assert_cmpstr(written, ==, "fff51000.ethernet");
-        g_assert_true(fd_readable(vk_dc_job_fd(job), 10000));
+        g_assert_true(fixture_fd_readable(vk_dc_job_fd(job), 10000));
         g_assert_cmpint(vk_dc_job_result(job), ==, 0);
 }
 
@@ -379,16 +370,16 @@ static void test_bind_job(Fx *fx, gconstpointer data)
 
         make_fifo(fx, "sys/bus/pci/drivers/e1000/bind");
         g_assert_cmpint(vk_dc_bind_start(fx->root, &id, "e1000", &job), ==, 0);
-        g_assert_false(fd_readable(vk_dc_job_fd(job), 200));
+        g_assert_false(fixture_fd_readable(vk_dc_job_fd(job), 200));
         g_assert_cmpint(vk_dc_job_result(job), ==, -EAGAIN);
         g_autofree char *written = release_fifo(fx, "sys/bus/pci/drivers/e1000/bind");
         g_assert_cmpstr(written, ==, "0000:01:00.0");
-        g_assert_true(fd_readable(vk_dc_job_fd(job), 10000));
+        g_assert_true(fixture_fd_readable(vk_dc_job_fd(job), 10000));
         g_assert_cmpint(vk_dc_job_result(job), ==, 0);
 
         /* e1000e is not registered: the write's error arrives through the job. */
         g_assert_cmpint(vk_dc_bind_start(fx->root, &id, "e1000e", &missing), ==, 0);
-        g_assert_true(fd_readable(vk_dc_job_fd(missing), 10000));
+        g_assert_true(fixture_fd_readable(vk_dc_job_fd(missing), 10000));
         g_assert_cmpint(vk_dc_job_result(missing), ==, -ENOENT);
 }
 
@@ -408,14 +399,14 @@ static void test_jobs_independent(Fx *fx, gconstpointer data)
 
         g_autofree char *w2 = release_fifo(fx, "sys/bus/platform/drivers/stmmaceth/unbind");
         g_assert_cmpstr(w2, ==, "fff51000.ethernet");
-        g_assert_true(fd_readable(vk_dc_job_fd(b), 10000));
+        g_assert_true(fixture_fd_readable(vk_dc_job_fd(b), 10000));
         g_assert_cmpint(vk_dc_job_result(b), ==, 0);
         g_assert_cmpint(vk_dc_job_result(a), ==, -EAGAIN);
-        g_assert_false(fd_readable(vk_dc_job_fd(a), 0));
+        g_assert_false(fixture_fd_readable(vk_dc_job_fd(a), 0));
 
         g_autofree char *w1 = release_fifo(fx, UNBIND_E1000);
         g_assert_cmpstr(w1, ==, "0000:01:00.0");
-        g_assert_true(fd_readable(vk_dc_job_fd(a), 10000));
+        g_assert_true(fixture_fd_readable(vk_dc_job_fd(a), 10000));
         g_assert_cmpint(vk_dc_job_result(a), ==, 0);
 }
 

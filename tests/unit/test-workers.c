@@ -4,13 +4,13 @@
 
 #include <errno.h>
 #include <glib.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "macros.h"
 #include "workers.h"
 
@@ -36,13 +36,6 @@ static void run_task(void *userdata)
         if (t->gate_fd >= 0)
                 (void)eventfd_read(t->gate_fd, &v);
         (void)eventfd_write(t->done_fd, 1);
-}
-
-static bool readable_within(int fd, int timeout_ms)
-{
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-
-        return poll(&p, 1, timeout_ms) == 1;
 }
 
 static void task_init(task *t, bool gated)
@@ -102,7 +95,7 @@ static void test_runs_off_thread(void)
         reset_pool();
         task_init(&t, false);
         g_assert_cmpint(vk_work_submit(run_task, &t), ==, 0);
-        g_assert_true(readable_within(t.done_fd, 10000));
+        g_assert_true(fixture_fd_readable(t.done_fd, 10000));
         g_assert_false(pthread_equal(t.thread, pthread_self()));
         g_assert_true(t.signals_blocked);
         task_done(&t);
@@ -116,12 +109,12 @@ static void test_idle_worker_reused(void)
         reset_pool();
         task_init(&a, false);
         g_assert_cmpint(vk_work_submit(run_task, &a), ==, 0);
-        g_assert_true(readable_within(a.done_fd, 10000));
+        g_assert_true(fixture_fd_readable(a.done_fd, 10000));
         wait_count(1, 1);
 
         task_init(&b, false);
         g_assert_cmpint(vk_work_submit(run_task, &b), ==, 0);
-        g_assert_true(readable_within(b.done_fd, 10000));
+        g_assert_true(fixture_fd_readable(b.done_fd, 10000));
         g_assert_true(pthread_equal(a.thread, b.thread));
         vk_workers_count(&threads, NULL);
         g_assert_cmpuint(threads, ==, 1);
@@ -141,9 +134,9 @@ static void test_blocked_worker_does_not_hold_up(void)
         g_assert_cmpint(vk_work_submit(run_task, &next), ==, 0);
 
         /* The second finishes while the first is still stuck, on another thread. */
-        g_assert_true(readable_within(stuck.started_fd, 10000));
-        g_assert_true(readable_within(next.done_fd, 10000));
-        g_assert_false(readable_within(stuck.done_fd, 0));
+        g_assert_true(fixture_fd_readable(stuck.started_fd, 10000));
+        g_assert_true(fixture_fd_readable(next.done_fd, 10000));
+        g_assert_false(fixture_fd_readable(stuck.done_fd, 0));
         g_assert_false(pthread_equal(stuck.thread, next.thread));
         vk_workers_count(&threads, NULL);
         g_assert_cmpuint(threads, ==, 2);
@@ -152,10 +145,10 @@ static void test_blocked_worker_does_not_hold_up(void)
         wait_count(2, 1);
         vk_workers_release_idle();
         wait_count(1, 0);
-        g_assert_false(readable_within(stuck.done_fd, 0));
+        g_assert_false(fixture_fd_readable(stuck.done_fd, 0));
 
         g_assert_cmpint(eventfd_write(stuck.gate_fd, 1), ==, 0);
-        g_assert_true(readable_within(stuck.done_fd, 10000));
+        g_assert_true(fixture_fd_readable(stuck.done_fd, 10000));
         task_done(&stuck);
         task_done(&next);
 }
@@ -173,13 +166,13 @@ static void test_burst(void)
         }
         /* All twelve are held at their gate at once: one thread each. */
         for (int i = 0; i < N; i++)
-                g_assert_true(readable_within(t[i].started_fd, 10000));
+                g_assert_true(fixture_fd_readable(t[i].started_fd, 10000));
         vk_workers_count(&threads, NULL);
         g_assert_cmpuint(threads, ==, N);
         for (int i = 0; i < N; i++)
                 g_assert_cmpint(eventfd_write(t[i].gate_fd, 1), ==, 0);
         for (int i = 0; i < N; i++) {
-                g_assert_true(readable_within(t[i].done_fd, 10000));
+                g_assert_true(fixture_fd_readable(t[i].done_fd, 10000));
                 task_done(&t[i]);
         }
         wait_count(N, N);
