@@ -8,9 +8,17 @@
  * noted here; the signals go out from a defer source that runs after every normal-priority source
  * (bus requests, uevents, transaction steps) has had its turn, once per device, with the values
  * of that moment. Values are read when the signal is built, so a merged signal is never stale.
+ *
+ * The kernel's own report of a binding comes later still: udevd passes the bind or unbind on
+ * only after running its rules, long after the transaction that caused it was announced. The
+ * driver each full announcement showed is kept, and a bind or unbind uevent that reports that
+ * same driver is not announced again. Any other binding in between has its own uevent, which
+ * differs from what was shown and is announced with the values of its moment, so the last
+ * announcement still matches the kernel.
  */
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "manager.h"
@@ -116,17 +124,77 @@ void device_emit_group_changed(manager *m, int group)
                 log_debug_errno(r, "Cannot note the change of IOMMU group %d: %m", group);
 }
 
+static announce_shown *find_shown(announce_queue *q, const vk_device_id *id)
+{
+        for (size_t i = 0; i < q->n_shown; i++)
+                if (vk_device_id_equal(&q->shown[i].id, id))
+                        return &q->shown[i];
+        return NULL;
+}
+
+static void drop_shown(announce_queue *q, announce_shown *s)
+{
+        free(s->driver);
+        *s = q->shown[--q->n_shown];
+}
+
 void announce_forget_device(manager *m, const vk_device_id *id)
 {
         announce_queue *q = &m->announce;
         announce_entry *e = find_device(q, id);
+        announce_shown *s = find_shown(q, id);
 
+        if (s)
+                drop_shown(q, s);
         if (!e)
                 return;
         size_t i = (size_t)(e - q->devices);
         for (; i + 1 < q->n_devices; i++)
                 q->devices[i] = q->devices[i + 1];
         q->n_devices--;
+}
+
+void announce_note_shown(manager *m, const vk_device_id *id, bool known, const char *driver)
+{
+        announce_queue *q = &m->announce;
+        announce_shown *s = find_shown(q, id);
+        char *copy = NULL;
+
+        /* Whatever cannot be remembered is forgotten: the next uevent then announces again. */
+        if (known && driver) {
+                copy = strdup(driver);
+                if (!copy)
+                        known = false;
+        }
+        if (!known) {
+                if (s)
+                        drop_shown(q, s);
+                return;
+        }
+        if (!s) {
+                if (q->n_shown == q->allocated_shown) {
+                        size_t n = q->allocated_shown ? q->allocated_shown * 2 : 16;
+                        announce_shown *a = reallocarray(q->shown, n, sizeof(*a));
+
+                        if (!a) {
+                                free(copy);
+                                return;
+                        }
+                        q->shown = a;
+                        q->allocated_shown = n;
+                }
+                s = &q->shown[q->n_shown++];
+                *s = (announce_shown){.id = *id};
+        }
+        free(s->driver);
+        s->driver = copy;
+}
+
+bool announce_shows_driver(manager *m, const vk_device_id *id, const char *driver)
+{
+        announce_shown *s = find_shown(&m->announce, id);
+
+        return s && streq_ptr(s->driver, driver);
 }
 
 void announce_flush(manager *m)
@@ -170,5 +238,8 @@ void announce_done(manager *m)
         q->source = sd_event_source_disable_unref(q->source);
         free(q->devices);
         free(q->groups);
+        for (size_t i = 0; i < q->n_shown; i++)
+                free(q->shown[i].driver);
+        free(q->shown);
         *q = (announce_queue){};
 }

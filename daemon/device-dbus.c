@@ -658,7 +658,7 @@ int manager_add_device_objects(manager *m)
 void device_emit_properties(manager *m, const vk_device_id *id, bool all)
 {
         _cleanup_(freep) char *path = NULL;
-        device_view *v;
+        device_view *v = NULL;
         int r;
 
         if (!m->bus || device_object_path(id, &path) < 0)
@@ -676,6 +676,10 @@ void device_emit_properties(manager *m, const vk_device_id *id, bool all)
         else if (r >= 0)
                 r = sd_bus_emit_properties_changed(m->bus, path, VFIOD_DEVICE_IFACE, "GroupPeers",
                                                    "Assignable", "Blockers", NULL);
+        /* What a bind or unbind uevent is compared with: only a full announcement that went
+         * out showed the driver. */
+        if (all)
+                announce_note_shown(m, id, r >= 0, r >= 0 ? v->device->driver : NULL);
         m->emitting = false;
         device_view_clear(&m->view);
 

@@ -184,6 +184,14 @@ static void manager_handle_uevent(manager *m, const vk_uevent *ev)
         case VK_UEVENT_REMOVE:
                 device_emit_removed(m, &id);
                 break;
+        case VK_UEVENT_BIND:
+        case VK_UEVENT_UNBIND:
+                /* Mostly the report of our own transaction, which was announced when it ended
+                 * (see announce.c): the device and its group were shown with this driver. */
+                if (announce_shows_driver(m, &id, ev->driver[0] ? ev->driver : NULL))
+                        return;
+                device_emit_changed(m, &id, true);
+                break;
         default:
                 device_emit_changed(m, &id, true);
                 break;

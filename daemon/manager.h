@@ -51,12 +51,20 @@ typedef struct announce_entry {
         bool all; /* every property, not only the group-wide ones */
 } announce_entry;
 
+/* The driver a device's last full announcement showed. */
+typedef struct announce_shown {
+        vk_device_id id;
+        char *driver; /* NULL: unbound */
+} announce_shown;
+
 typedef struct announce_queue {
         sd_event_source *source;
         announce_entry *devices;
         size_t n_devices, allocated_devices;
         int *groups;
         size_t n_groups, allocated_groups;
+        announce_shown *shown;
+        size_t n_shown, allocated_shown;
 } announce_queue;
 
 typedef struct manager {
@@ -134,8 +142,13 @@ void device_view_clear(device_view *v);
 void device_emit_changed(manager *m, const vk_device_id *id, bool all);
 /* Notes that every member of an IOMMU group changed group-wide (listed when announced). */
 void device_emit_group_changed(manager *m, int group);
-/* Drops a vanished device's pending announcement. */
+/* Drops a vanished device's pending announcement and what was shown of it. */
 void announce_forget_device(manager *m, const vk_device_id *id);
+/* Remembers the driver a full announcement of id showed (NULL: unbound); after a failed one,
+ * forgets it (known = false). */
+void announce_note_shown(manager *m, const vk_device_id *id, bool known, const char *driver);
+/* Whether the last full announcement of id showed driver (NULL: unbound). */
+bool announce_shows_driver(manager *m, const vk_device_id *id, const char *driver);
 /* Sends everything noted so far. */
 void announce_flush(manager *m);
 void announce_done(manager *m);

@@ -130,6 +130,64 @@ def properties_changed_other_tool(sim):
     check_ok(watcher.call(MANAGER_PATH, MANAGER, "ListDevices"), "ListDevices")
 
 
+def driver_announcements(signals, path):
+    """Every Driver value announced for path, in order ("(invalidated)" when only named)."""
+    out = []
+    for s in signals:
+        if s["member"] != "PropertiesChanged" or s["path"] != path or s["args"][0] != DEVICE:
+            continue
+        if "Driver" in s["args"][1]:
+            out.append(s["args"][1]["Driver"])
+        elif "Driver" in s["args"][2]:
+            out.append("(invalidated)")
+    return out
+
+
+@scenario("own-binding-announced-once")
+def own_binding_announced_once(sim):
+    """vfiod announces an assignment and a release when they are done. The kernel's report of
+    the bind or unbind comes later (udevd passes it on after its rules; held back here until
+    the final state was announced) and only confirms the driver that was shown: nothing more is
+    announced for the device. Another tool's bind is (properties-changed-other-tool)."""
+    watcher = sim.client(0)
+    watcher.subscribe()
+    client = sim.client(NOBODY)
+    path = device_path(EDU)
+    seen = []
+
+    def final(state, driver):
+        seen.extend(watcher.signals())
+        return any(s["member"] == "PropertiesChanged" and s["path"] == path
+                   and s["args"][1].get("State") == state
+                   and s["args"][1].get("Driver") == driver for s in seen)
+
+    for step, state, driver in (("assign", "assigned", "vfio-pci"), ("release", "host", "")):
+        before = len(sim.kernel.uevents.history)
+        sim.kernel.uevents.hold()
+        try:
+            if step == "assign":
+                check_ok(client.assign(EDU), "AssignDevice(%s)" % EDU)
+            else:
+                check_ok(client.release(EDU), "ReleaseDevice(%s)" % EDU)
+            wait_until(lambda: final(state, driver), 10,
+                       "State %r and Driver %r announced after the %s" % (state, driver, step))
+            seen.extend(watcher.signals())
+            del seen[:]
+        finally:
+            sim.kernel.uevents.release()
+        actions = [a for a, devpath, _ in sim.kernel.uevents.history[before:]
+                   if devpath.endswith("/" + EDU)]
+        check(("bind" if step == "assign" else "unbind") in actions,
+              "the kernel reported the %s of %s: %r" % (step, EDU, actions))
+        wait_uevents_handled(sim)
+        seen.extend(watcher.signals())
+        check_equal(driver_announcements(seen, path), [],
+                    "Driver announced for %s after the kernel reported its %s" % (EDU, step))
+        check_equal(watcher.device_prop(EDU, "Driver"), driver, "Driver read after the " + step)
+    client.close()
+    watcher.close()
+
+
 def state_changes(signals, path):
     """The State values announced for path, in order."""
     return [s["args"][1]["State"] for s in signals

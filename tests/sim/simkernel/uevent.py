@@ -31,6 +31,8 @@ class UeventSender:
         self.seqnum = 1000
         self.history = []  # (action, devpath, env) of everything emitted, for tests
         self._queue = queue.Queue()
+        self._open = threading.Event()  # cleared while held: a busy udevd passes nothing on
+        self._open.set()
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         # A full receiver queue blocks the sender thread for at most this long per message.
         self._sock.settimeout(5)
@@ -49,7 +51,16 @@ class UeventSender:
         self._queue.put(done)
         return done.wait(timeout)
 
+    def hold(self):
+        """Keeps what is emitted from now on queued until release(), as udevd holds an event
+        while its rules run."""
+        self._open.clear()
+
+    def release(self):
+        self._open.set()
+
     def close(self):
+        self._open.set()
         self._queue.put(None)
         self._thread.join(5)
         self._sock.close()
@@ -64,6 +75,7 @@ class UeventSender:
                 continue
             if not self.socket_path:
                 continue
+            self._open.wait()
             try:
                 self._sock.sendto(item, self.socket_path)
             except socket.timeout:
