@@ -560,7 +560,8 @@ static int phase_commit(transaction *t)
                                "committing the assignment of group %d failed: %s", t->group,
                                strerror(-r));
         }
-        log_info("group %d: assigned to %s", t->group, record_driver(t->rec));
+        /* At debug: whoever asked logs the outcome with the requester (lease.c, manager-dbus.c). */
+        log_debug("group %d: assigned to %s", t->group, record_driver(t->rec));
         t->phase = PHASE_FINISH;
         return 1;
 }
@@ -794,7 +795,7 @@ static void tx_settle(transaction *t)
         t->rec = NULL;
         t->rec_listed = false;
         if (t->release)
-                log_info("group %d: released", t->group);
+                log_debug("group %d: released", t->group);
 }
 
 static void tx_complete(transaction *t)
