@@ -99,6 +99,8 @@ static int spawn_worker(void)
         if (r != 0)
                 return -r;
         r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (r == 0)
+                r = pthread_attr_setstacksize(&attr, VK_WORKER_STACK_SIZE);
         if (r == 0) {
                 sigfillset(&all);
                 pthread_sigmask(SIG_SETMASK, &all, &saved);

@@ -10,6 +10,10 @@
 
 #define VK_WORKER_IDLE_SEC 10
 
+/* A job is one sysfs write and a few path buffers. The default (8 MiB) was worth a whole 2 MiB
+ * transparent huge page of resident memory per thread on kernels that back it so. */
+#define VK_WORKER_STACK_SIZE (256 * 1024)
+
 typedef void (*vk_work_fn)(void *userdata);
 
 /* Runs fn(userdata) on a worker. 0, or -ENOMEM / the pthread error: then fn was not called. */

@@ -20,6 +20,7 @@ typedef struct {
         int done_fd;    /* written when finished */
         pthread_t thread;
         bool signals_blocked;
+        size_t stack_size;
 } task;
 
 static void run_task(void *userdata)
@@ -32,6 +33,11 @@ static void run_task(void *userdata)
         pthread_sigmask(SIG_SETMASK, NULL, &mask);
         t->signals_blocked = sigismember(&mask, SIGTERM) && sigismember(&mask, SIGINT) &&
                              sigismember(&mask, SIGCHLD);
+        pthread_attr_t attr;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+                (void)pthread_attr_getstacksize(&attr, &t->stack_size);
+                pthread_attr_destroy(&attr);
+        }
         (void)eventfd_write(t->started_fd, 1);
         if (t->gate_fd >= 0)
                 (void)eventfd_read(t->gate_fd, &v);
@@ -98,6 +104,9 @@ static void test_runs_off_thread(void)
         g_assert_true(fixture_fd_readable(t.done_fd, 10000));
         g_assert_false(pthread_equal(t.thread, pthread_self()));
         g_assert_true(t.signals_blocked);
+        /* The small stack, not the process default (8 MiB here). */
+        g_assert_cmpuint(t.stack_size, >=, VK_WORKER_STACK_SIZE);
+        g_assert_cmpuint(t.stack_size, <, 2 * VK_WORKER_STACK_SIZE);
         task_done(&t);
 }
 
