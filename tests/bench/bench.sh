@@ -142,11 +142,28 @@ declare -A best
 declare -A inner_methods=([calls]=1 [batch]=1)
 failures=()
 
-# keep_best KEY SECONDS
+# keep_best KEY SECONDS; every round's time is kept too (in round order), for the ratios within
+# each round.
+declare -A every
 keep_best() {
         if [ -z "${best[$1]}" ] || awk "BEGIN { exit !($2 < ${best[$1]}) }"; then
                 best[$1]=$2
         fi
+        every[$1]+="$2 "
+}
+
+# paired KEY PHASE: KEY's ratio to the raw loop of the same round, for every round, and their
+# median. The raw loop's time swings between rounds; a ratio within one round is the steadier
+# figure.
+paired() {
+        awk -v m="${every[$1.$2]}" -v r="${every[raw.$2]}" 'BEGIN {
+                n = split(m, a, " "); split(r, b, " ")
+                for (i = 1; i <= n; i++) { q[i] = a[i] / b[i]; list = list sprintf(" %.2f", q[i]) }
+                for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+                        if (q[j] < q[i]) { t = q[i]; q[i] = q[j]; q[j] = t }
+                med = n % 2 ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2
+                printf "%5.2fx (%s)", med, substr(list, 2)
+        }'
 }
 
 # driverctl's package brings a udev rule (89-vfio-uio.rules) that runs a bash script, with a
@@ -236,6 +253,16 @@ for method in "${rows[@]}"; do
                 "${best[$method.release]}" \
                 "$(awk "BEGIN { printf \"%.2f\", ${best[$method.release]} / ${best[raw.release]} }")"
 done
+echo "ratios within each round (median, then rounds 1..$ROUNDS), to the same round's raw loop:"
+printf '  %-28s %-30s %s\n' method assign release
+declare -A short=([rawpar]="raw, two loops" [driverctl]="driverctl" [calls-inner]="vfiod calls"
+        [calls]="vfiod calls + client start" [vfioctl]="vfioctl" [batch-inner]="vfiod batch"
+        [batch]="vfiod batch + client start")
+for method in "${rows[@]:1}"; do
+        printf '  %-28s %-30s %s\n' "${short[$method]}" "$(paired "$method" assign)" \
+                "$(paired "$method" release)"
+done
+echo "raw loop, every round: assign ${every[raw.assign]}s; release ${every[raw.release]}s"
 echo "floors: ${#devs[@]} Peer.Ping calls to vfiod, one at a time, take ${bus_floor}s" \
         "($(awk "BEGIN { printf \"%.2f\", $bus_floor / ${best[raw.assign]} }")x raw assign;" \
         "${bus_floor_process}s with client start);" \
