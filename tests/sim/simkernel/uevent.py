@@ -52,8 +52,8 @@ class UeventSender:
         return done.wait(timeout)
 
     def hold(self):
-        """Keeps what is emitted from now on queued until release(), as udevd holds an event
-        while its rules run."""
+        """Keeps every event not sent yet queued until release(), as udevd holds an event while
+        its rules run."""
         self._open.clear()
 
     def release(self):
