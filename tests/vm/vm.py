@@ -358,6 +358,16 @@ def qemu_command(kver, initrd, machine, results, memory, extra_append):
     return cmd + machine.args
 
 
+def _print_tail(path, count):
+    if not os.path.exists(path):
+        return
+    with open(path, errors='replace') as f:
+        lines = f.read().splitlines()[-count:]
+    print(f'# vm: last {len(lines)} lines of {os.path.basename(path)}:', file=sys.stderr)
+    for line in lines:
+        print(f'#   {line}', file=sys.stderr)
+
+
 def run_vm(kernel, profiles, command, builddir, services, timeout, keep, verbose, memory,
            extra_append):
     kver = resolve_kernel(kernel)
@@ -423,6 +433,10 @@ def run_vm(kernel, profiles, command, builddir, services, timeout, keep, verbose
             text = f.read().strip()
         rc = int(text) if text.lstrip('-').isdigit() else None
 
+    if rc != 0:
+        # The work directory stays on this host; CI shows only the test's output, so the end of
+        # the daemon's log comes along with a failure.
+        _print_tail(os.path.join(results, 'vfiod.log'), 10)
     print(f'# vm: {kver} profiles={",".join(profiles) or "-"} {elapsed:.1f}s '
           f'guest rc={rc} work={work}', file=sys.stderr)
     if timed_out or rc is None:

@@ -12,6 +12,7 @@ e1000=$(pci_find 0x8086 0x100e)
 bridge=$(pci_find 0x1b36 0x000e)
 [ -n "$edu" ] && [ -n "$e1000" ] && [ -n "$bridge" ] || bail "profile bridge expected"
 group=$(pci_group "$edu")
+wait_for 60 netdevs_named "$e1000"
 nic=$(pci_netdevs "$e1000")
 note "kernel $(uname -r); group $group: bridge $bridge, edu $edu, e1000 $e1000 ($nic)"
 
@@ -55,7 +56,7 @@ wait "$client"
 check_eq "client released and exited 0" "0" "$?"
 check_eq "e1000 back on e1000, no override" "e1000 (null)" "$(pci_state "$e1000")"
 check_eq "edu back to no driver, no override" "- (null)" "$(pci_state "$edu")"
-udevadm settle
+wait_for 60 netdevs_named "$e1000"
 check_eq "e1000's network interface is back" "$nic" "$(pci_netdevs "$e1000")"
 check_eq "vfiod: both members host" "host host" \
         "$(dev_prop "$edu" State) $(dev_prop "$e1000" State)"

@@ -11,6 +11,7 @@
 edu=$(pci_find 0x1234 0x11e8 | head -n1)
 e1000e=$(pci_find 0x8086 0x10d3)
 [ -n "$edu" ] && [ -n "$e1000e" ] || bail "profile edu,e1000e expected"
+wait_for 60 netdevs_named "$e1000e"
 nic=$(pci_netdevs "$e1000e")
 note "kernel $(uname -r); edu $edu, e1000e $e1000e ($nic)"
 before=$(snapshot)
@@ -64,7 +65,7 @@ check "vfiod starts again" start_vfiod
 wait_prop "$e1000e" State host 120
 check_eq "the dead client's lease was released: e1000e back on e1000e" "e1000e (null)" \
         "$(pci_state "$e1000e")"
-udevadm settle
+wait_for 60 netdevs_named "$e1000e"
 check_eq "its network interface is back" "$nic" "$(pci_netdevs "$e1000e")"
 
 # --- SIGKILL in the middle of a release ---------------------------------------------------------
