@@ -6,6 +6,10 @@
 #   rawpar   the same writes from two such loops at once, half the devices each (what moving
 #            groups in parallel can gain at all on this guest's two CPUs, with nothing else
 #            in the way),
+#   floor    transaction-floor: the steps of ARCHITECTURE.md's transaction (plan reads,
+#            journal, hotplug window, fence, unbind, probe, verify, open the group) done
+#            directly, one device after the other, with no bus and no daemon: what any
+#            implementation of the transaction costs at least,
 #   driverctl --nosave set-override / unset-override,
 #   calls    one vfiod-batch --sequential process: one call after the other on one connection
 #            (vfiod's own cost per call, without starting a client each time),
@@ -23,8 +27,11 @@
 . "$VM_SRCDIR/tests/vm/guest/scenario.sh"
 
 BATCH="$VM_BUILDDIR/tests/bench/vfiod-batch"
+FLOOR="$VM_BUILDDIR/tests/bench/transaction-floor"
+FLOOR_JOURNAL=/run/transaction-floor
 ROUNDS=${ROUNDS:-3}
-[ -x "$BATCH" ] || bail "$BATCH not built"
+[ -x "$BATCH" ] && [ -x "$FLOOR" ] || bail "$BATCH or $FLOOR not built"
+mkdir -p "$FLOOR_JOURNAL"
 command -v driverctl >/dev/null || bail "driverctl not installed"
 
 mapfile -t devs < <(pci_find 0x1234 0x11e8; pci_find 0x8086 0x10d3)
@@ -78,6 +85,14 @@ rawpar_assign() {
 
 rawpar_release() {
         rawpar release
+}
+
+floor_assign() {
+        inner=$("$FLOOR" assign "$FLOOR_JOURNAL" "${devs[@]}")
+}
+
+floor_release() {
+        inner=$("$FLOOR" release "$FLOOR_JOURNAL" "${devs[@]}")
 }
 
 # driverctl's exit status is recorded, not trusted: it reports a failure when unsetting the
@@ -139,7 +154,7 @@ all_on_vfio() {
 }
 
 declare -A best
-declare -A inner_methods=([calls]=1 [batch]=1)
+declare -A inner_methods=([floor]=1 [calls]=1 [batch]=1)
 failures=()
 
 # keep_best KEY SECONDS; every round's time is kept too (in round order), for the ratios within
@@ -211,13 +226,37 @@ timed() {
         echo "# round $round: $1 $2 ${elapsed}s${inner:+ (requests to replies ${inner}s)} (exit $rc)" >&2
 }
 
-methods=(raw rawpar driverctl calls vfioctl batch)
+# ping_round: the bus's part of one call at a time, in this round: one Peer.Ping per device.
+ping_round() {
+        local t
+        if t=$("$BATCH" --sequential ping "${devs[@]}"); then
+                every[ping]+="$(awk "BEGIN { printf \"%.3f\", $t }") "
+        else
+                failures+=("ping through the bus failed in round $round")
+        fi
+}
+
+methods=(raw rawpar floor driverctl calls vfioctl batch)
 for ((round = 1; round <= ROUNDS; round++)); do
         for method in "${methods[@]}"; do
                 timed "$method" assign
                 timed "$method" release
         done
+        ping_round
 done
+
+# call_floor PHASE: per round, (transaction steps + one bus round trip per device) / raw, and the
+# median: the least one call at a time can cost against the raw loop, daemon work aside.
+call_floor() {
+        awk -v f="${every[floor-inner.$1]}" -v p="${every[ping]}" -v r="${every[raw.$1]}" 'BEGIN {
+                n = split(f, a, " "); split(p, b, " "); split(r, c, " ")
+                for (i = 1; i <= n; i++) { q[i] = (a[i] + b[i]) / c[i]; list = list sprintf(" %.2f", q[i]) }
+                for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+                        if (q[j] < q[i]) { t = q[i]; q[i] = q[j]; q[j] = t }
+                med = n % 2 ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2
+                printf "%5.2fx (%s)", med, substr(list, 2)
+        }'
+}
 
 # The floor of a call through the bus: the same number of Peer.Ping calls, one at a time, as
 # vfiod-batch times them (first request to last reply) and as a whole process.
@@ -238,11 +277,12 @@ rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
 
 declare -A label=([raw]="raw sysfs loop" [rawpar]="raw sysfs, two loops at once"
+        [floor-inner]="transaction steps, no bus (C)"
         [driverctl]="driverctl --nosave"
         [calls-inner]="vfiod, one call at a time" [calls]="  the same, with client start"
         [vfioctl]="vfioctl, one process per call"
         [batch-inner]="vfiod, one concurrent batch" [batch]="  the same, with client start")
-rows=(raw rawpar driverctl calls-inner calls vfioctl batch-inner batch)
+rows=(raw rawpar floor-inner driverctl calls-inner calls vfioctl batch-inner batch)
 echo "vfiod benchmark: kernel $(uname -r), ${#devs[@]} single-device groups" \
         "(16 edu + e1000e), best of $ROUNDS rounds, TCG guest"
 printf '%-30s %10s %7s %10s %7s\n' method assign ratio release ratio
@@ -255,14 +295,19 @@ for method in "${rows[@]}"; do
 done
 echo "ratios within each round (median, then rounds 1..$ROUNDS), to the same round's raw loop:"
 printf '  %-28s %-30s %s\n' method assign release
-declare -A short=([rawpar]="raw, two loops" [driverctl]="driverctl" [calls-inner]="vfiod calls"
+declare -A short=([rawpar]="raw, two loops" [floor-inner]="transaction steps, no bus"
+        [driverctl]="driverctl" [calls-inner]="vfiod calls"
         [calls]="vfiod calls + client start" [vfioctl]="vfioctl" [batch-inner]="vfiod batch"
         [batch]="vfiod batch + client start")
 for method in "${rows[@]:1}"; do
         printf '  %-28s %-30s %s\n' "${short[$method]}" "$(paired "$method" assign)" \
                 "$(paired "$method" release)"
 done
-echo "raw loop, every round: assign ${every[raw.assign]}s; release ${every[raw.release]}s"
+printf '  %-28s %-30s %s\n' "steps + bus round trip" "$(call_floor assign)" "$(call_floor release)"
+echo "raw loop, every round: assign ${every[raw.assign]}s; release ${every[raw.release]}s;" \
+        "${#devs[@]} Peer.Ping calls, every round: ${every[ping]}s"
+echo "\"steps + bus round trip\" is the least one call at a time can take: the transaction's" \
+        "own steps plus one bus round trip per device, with no work of the daemon's"
 echo "floors: ${#devs[@]} Peer.Ping calls to vfiod, one at a time, take ${bus_floor}s" \
         "($(awk "BEGIN { printf \"%.2f\", $bus_floor / ${best[raw.assign]} }")x raw assign;" \
         "${bus_floor_process}s with client start);" \
