@@ -6,7 +6,9 @@
  * announcements. The raw loop of the benchmark is the floor of moving a device at all; this is
  * the floor of moving it as a transaction. Under TCG one access to sysfs costs tens to hundreds
  * of microseconds where a plain system call costs two, so the two floors differ by more than
- * the extra writes suggest. Per device (every member of its IOMMU group):
+ * the extra writes suggest. Per device, for every member of its IOMMU group (the benchmark's
+ * groups hold one device each; a bridge, which a real transaction leaves where it is, would be
+ * fenced here like any member and fail the check after the probe):
  *
  *   assign:  plan (device, group, members' drivers and overrides), journal the intent,
  *            close the window (read autoprobe, list the bus, autoprobe off), fence, unbind the
