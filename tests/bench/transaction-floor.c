@@ -222,19 +222,32 @@ static int probe_and_verify(const char *member, const char *want)
         return 0;
 }
 
+/* The opening every transaction shares: plan, journal the intent, close the hotplug window.
+ * Returns the number of members. */
+static int begin(const char *device, const char *state, char *group, size_t group_size,
+                 char members[][64], char drivers[][64])
+{
+        int n, r;
+
+        n = plan(device, group, group_size, members, drivers);
+        if (n < 0)
+                return n;
+        r = journal_write(group, state, members, n);
+        if (r >= 0)
+                r = window(true);
+        return r < 0 ? r : n;
+}
+
 static int assign(const char *device)
 {
         char group[32], members[MAX_MEMBERS][64], drivers[MAX_MEMBERS][64], path[PATH_MAX];
         _cleanup_(closep) int node = -1;
         struct vfio_group_status status = {.argsz = sizeof(status)};
-        int n, r;
+        int n, r = 0;
 
-        n = plan(device, group, sizeof(group), members, drivers);
+        n = begin(device, "assigning", group, sizeof(group), members, drivers);
         if (n < 0)
                 return n;
-        r = journal_write(group, "assigning", members, n);
-        if (r >= 0)
-                r = window(true);
         for (int i = 0; r >= 0 && i < n; i++) {
                 snprintf(path, sizeof(path), "bus/pci/devices/%s/driver_override", members[i]);
                 r = write_attr(path, "vfio-pci");
@@ -263,14 +276,11 @@ static int assign(const char *device)
 static int release(const char *device)
 {
         char group[32], members[MAX_MEMBERS][64], drivers[MAX_MEMBERS][64], path[PATH_MAX];
-        int n, r;
+        int n, r = 0;
 
-        n = plan(device, group, sizeof(group), members, drivers);
+        n = begin(device, "releasing", group, sizeof(group), members, drivers);
         if (n < 0)
                 return n;
-        r = journal_write(group, "releasing", members, n);
-        if (r >= 0)
-                r = window(true);
         for (int i = 0; r >= 0 && i < n; i++) {
                 if (strcmp(drivers[i], "vfio-pci") == 0)
                         r = write_attr("bus/pci/drivers/vfio-pci/unbind", members[i]);

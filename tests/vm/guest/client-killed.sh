@@ -11,8 +11,7 @@ edu=$(pci_find 0x1234 0x11e8 | head -n1)
 e1000=$(pci_find 0x8086 0x100e)
 e1000e=$(pci_find 0x8086 0x10d3)
 [ -n "$edu" ] && [ -n "$e1000" ] && [ -n "$e1000e" ] || bail "profile bridge,e1000e expected"
-wait_for 60 netdevs_named "$e1000"
-wait_for 60 netdevs_named "$e1000e"
+wait_for 60 netdevs_named "$e1000" "$e1000e"
 nic=$(pci_netdevs "$e1000")
 nic_e=$(pci_netdevs "$e1000e")
 note "kernel $(uname -r); bridge group edu $edu + e1000 $e1000 ($nic); e1000e $e1000e ($nic_e)"
@@ -38,8 +37,7 @@ wait_prop "$e1000e" State host 120
 check_eq "e1000 back on e1000, no override" "e1000 (null)" "$(pci_state "$e1000")"
 check_eq "edu back to no driver, no override" "- (null)" "$(pci_state "$edu")"
 check_eq "e1000e back on e1000e, no override" "e1000e (null)" "$(pci_state "$e1000e")"
-wait_for 60 netdevs_named "$e1000"
-wait_for 60 netdevs_named "$e1000e"
+wait_for 60 netdevs_named "$e1000" "$e1000e"
 check_eq "network interfaces are back" "$nic $nic_e" "$(pci_netdevs "$e1000") $(pci_netdevs "$e1000e")"
 check_eq "no lease left" "host host host" \
         "$(dev_prop "$edu" State) $(dev_prop "$e1000" State) $(dev_prop "$e1000e" State)"

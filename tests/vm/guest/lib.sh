@@ -129,16 +129,18 @@ group_members() {
         return 0
 }
 
-# netdevs_named ADDR: true once udevd has handled every network interface of a device (its
-# database entry is written), so each carries the name udev's rules give it. udevadm settle
+# netdevs_named ADDR...: true once udevd has handled every network interface of the devices
+# (its database entry is written), so each carries the name udev's rules give it. udevadm settle
 # waits only for the events udevd has already read, and a driver's new interface may not be
 # among them yet.
 netdevs_named() {
-        local dev ifindex
-        for dev in "$PCI/devices/$1/net"/*; do
-                [ -e "$dev" ] || continue
-                ifindex=$(read_attr "$dev/ifindex")
-                grep -q '^I:' "/run/udev/data/n$ifindex" || return 1
+        local addr dev ifindex
+        for addr in "$@"; do
+                for dev in "$PCI/devices/$addr/net"/*; do
+                        [ -e "$dev" ] || continue
+                        ifindex=$(read_attr "$dev/ifindex")
+                        grep -q '^I:' "/run/udev/data/n$ifindex" || return 1
+                done
         done
         return 0
 }
