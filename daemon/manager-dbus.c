@@ -229,15 +229,15 @@ int manager_handle_assign(manager *mgr, sd_bus_message *m, const vk_device_id *i
                 return r < 0 ? sd_bus_error_set_errnof(error, r, "Cannot identify the caller: %m")
                              : 1;
 
-        /* Who holds the group is checked before anything reads its members: a member stuck in
-         * an unbind cannot be read without blocking (device_read_group takes no lock). */
+        /* Who holds the group is checked before the plan reads its members (device_read_group
+         * takes no lock). A member stuck in an unbind the plan finds itself: its load sees the
+         * VFIO core's child without a driver and leaves driver_override, the one read that
+         * would wait for the device lock, alone. */
         group = device_read_group(mgr, id);
         if (group < -1)
                 return sd_bus_error_set_errnof(error, group,
                                                "Cannot read the IOMMU group of %s: %m", id->name);
         r = lease_busy_reason(mgr, group, &reason);
-        if (r == 0)
-                r = group_stall_reason(mgr, group, &reason);
         if (r < 0)
                 return r;
         if (r > 0)

@@ -66,10 +66,13 @@ restore_action restore_member_start(engine *e, const record *r, const record_mem
                                     int *ret_error)
 {
         _cleanup_(freep) char *driver = NULL, *override = NULL;
+        bool unbinding;
         int k;
 
         *ret_error = 0;
-        k = vk_device_read_driver(e->root, &m->id, &driver);
+        k = vk_device_read_binding(e->root, &m->id, &driver, &unbinding, &override);
+        if (k >= 0 && unbinding)
+                k = -EBUSY; /* someone else's unbind holds the device lock: not touched */
         if (k < 0) {
                 *ret_error = k;
                 return RESTORE_NOTHING;
@@ -79,8 +82,7 @@ restore_action restore_member_start(engine *e, const record *r, const record_mem
             (m->added || !streq_ptr(driver, m->driver)))
                 return RESTORE_NOTHING;
 
-        k = vk_device_read_override(e->root, &m->id, &override);
-        if (k >= 0 && !override_equal(override, m->override))
+        if (!override_equal(override, m->override))
                 k = vk_dc_restore_override(e->root, &m->id, m->override);
         if (k < 0) {
                 *ret_error = k;
@@ -104,19 +106,19 @@ static bool verify_member(engine *e, const record *r, const record_member *m, in
         _cleanup_(freep) char *driver = NULL, *override = NULL;
         const char *vfio = record_driver(r);
         char why[128] = "";
-        int k;
+        bool unbinding = false;
+        int k = 0;
 
-        if (engine_device_stalled(e, &m->id)) {
+        if (!engine_device_waited(e, &m->id))
+                k = vk_device_read_binding(e->root, &m->id, &driver, &unbinding, &override);
+        if (k == -ENODEV || k == -ENOENT)
+                return false; /* the device is gone: nothing left to return */
+        if (k >= 0 && (unbinding || engine_device_waited(e, &m->id))) {
                 (void)strv_extendf(problems,
                                    "%s: an unbind or a probe is still blocked in the kernel",
                                    m->id.name);
                 return true;
         }
-        k = vk_device_read_driver(e->root, &m->id, &driver);
-        if (k == -ENODEV || k == -ENOENT)
-                return false; /* the device is gone: nothing left to return */
-        if (k >= 0)
-                k = vk_device_read_override(e->root, &m->id, &override);
         if (k < 0) {
                 (void)strv_extendf(problems, "%s: reading its state failed: %s", m->id.name,
                                    strerror(-k));
@@ -201,7 +203,8 @@ restore_result restore_members(engine *e, record *r, char **ret_incomplete)
         for (size_t i = r->n_members; i > 0; i--) {
                 const record_member *m = &r->members[i - 1];
 
-                if (engine_device_stalled(e, &m->id))
+                /* One that someone else is unbinding restore_member_start leaves alone. */
+                if (engine_device_waited(e, &m->id))
                         continue;
                 switch (restore_member_start(e, r, m, &errors[i - 1])) {
                 case RESTORE_PROBE:

@@ -742,7 +742,8 @@ static int phase_back_restore(transaction *t)
                 const record_member *m = &t->rec->members[t->cursor - 1];
                 restore_action action;
 
-                if (engine_device_stalled(e, &m->id))
+                /* One that someone else is unbinding restore_member_start leaves alone. */
+                if (engine_device_waited(e, &m->id))
                         continue;
                 action = restore_member_start(e, t->rec, m, &t->restore_errors[t->cursor - 1]);
                 if (action != RESTORE_NOTHING && restore_job(t, m, action) >= 0)

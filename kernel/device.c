@@ -544,8 +544,10 @@ static int load_pci(loader *l, vk_device *d)
         _cleanup_(freep) char *resource = NULL;
         int r;
 
+        /* sriov_numvfs_show takes the device lock on 6.1 (later kernels a lock of SR-IOV's
+         * own), so it is not read while an unbind holds that lock: the count stays unknown. */
         if ((r = load_int(l, "boot_vga", &d->boot_vga)) < 0 ||
-            (r = load_int(l, "sriov_numvfs", &d->numvfs)) < 0 ||
+            (!d->unbinding && (r = load_int(l, "sriov_numvfs", &d->numvfs)) < 0) ||
             (r = load_int(l, "sriov_totalvfs", &d->totalvfs)) < 0)
                 return r;
         if (!d->physfn && (r = load_optional_link(l, "physfn", &d->physfn)) < 0)
@@ -779,6 +781,54 @@ int vk_device_read_override(vk_root *root, const vk_device_id *id, char **ret)
                 return r;
         override_normalize(&override);
         *ret = override;
+        return 0;
+}
+
+int vk_device_read_binding(vk_root *root, const vk_device_id *id, char **ret_driver,
+                           bool *ret_unbinding, char **ret_override)
+{
+        char path[sizeof("bus//devices//driver_override") + 16 + VK_NAME_MAX];
+        _cleanup_(freep) char *driver = NULL, *override = NULL;
+        bool unbinding = false, missing = false;
+        struct stat st;
+        size_t n;
+        int r;
+
+        if (!root || !ret_driver || !ret_unbinding || !ret_override)
+                return -EINVAL;
+        r = vk_device_bus_path(id, path, sizeof(path) - sizeof("/driver_override"));
+        if (r < 0)
+                return r;
+        n = strlen(path);
+
+        strcpy(path + n, "/driver");
+        r = vk_sysfs_read_link_name(root->sysfs_fd, path, &driver);
+        if (r == -ENOENT) {
+                missing = true;
+                strcpy(path + n, "/vfio-dev");
+                unbinding = fstatat(root->sysfs_fd, path, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                            S_ISDIR(st.st_mode);
+        } else if (r < 0)
+                return r;
+        if (!unbinding) {
+                strcpy(path + n, "/driver_override");
+                r = vk_sysfs_read(root->sysfs_fd, path, &override);
+                if (r == -ENOENT)
+                        missing = true;
+                else if (r < 0)
+                        return r;
+                override_normalize(&override);
+        }
+        /* A missing link or attribute is what a device that left answers too. */
+        if (missing) {
+                path[n] = '\0';
+                if (faccessat(root->sysfs_fd, path, F_OK, 0) < 0)
+                        return errno == ENOENT ? -ENODEV : -errno;
+        }
+
+        *ret_driver = TAKE_PTR(driver);
+        *ret_unbinding = unbinding;
+        *ret_override = TAKE_PTR(override);
         return 0;
 }
 

@@ -89,7 +89,7 @@ typedef struct vk_device {
         int iommu_group;       /* -1 without a group */
         int boot_vga;          /* -1 when the attribute is absent */
         char *modalias;
-        int numvfs, totalvfs; /* -1 without SR-IOV */
+        int numvfs, totalvfs; /* -1 without SR-IOV; numvfs also -1 while unbinding */
         char *physfn;         /* name of the PF when this is a VF, else NULL */
         bool is_bridge; /* PCI-PCI/CardBus bridge (0x0604, 0x0609, 0x0607): vfio-pci refuses */
         vk_bar bars[VK_MAX_BARS];
@@ -128,6 +128,15 @@ int vk_device_read_override(vk_root *root, const vk_device_id *id, char **ret);
  * there; reading driver_override no longer takes the lock on 6.12, but writing it still does.
  */
 int vk_device_unbinding(vk_root *root, const vk_device_id *id);
+
+/* Where a device is bound, in one pass of the links and attributes above: the driver (NULL:
+ * none), whether an unbind is in progress (vk_device_unbinding) and, unless it is, the override
+ * (NULL for "(null)"; never read while unbinding). What vk_device_read_driver,
+ * vk_device_unbinding and vk_device_read_override read one after the other, each making sure the
+ * device is still there, for a third of the path walks. -ENODEV once the device is gone; the
+ * outputs are untouched on failure. */
+int vk_device_read_binding(vk_root *root, const vk_device_id *id, char **ret_driver,
+                           bool *ret_unbinding, char **ret_override);
 
 /* Parses a PCI "resource" file into memory BARs (flags & IORESOURCE_MEM). */
 int vk_parse_resource(const char *text, vk_bar *bars, size_t max, size_t *ret_n);

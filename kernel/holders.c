@@ -696,6 +696,20 @@ static int need_tables(scan *s)
         return load_proc_tables(s);
 }
 
+/*
+ * A PCI function that no driver drives has nothing below it to be in use: the disks, interfaces
+ * and DRM or fbdev nodes the walk looks for are registered by the bound driver's probe and go in
+ * its remove, and the PCI core itself adds children to bridges only (which never move). A remove
+ * that someone else has started takes the "driver" link away first; those users lose the device
+ * whatever vfiod decides. Not walking saves three directory listings (the device, power/, link/),
+ * which on a VM's sysfs cost as much as the probe that follows. A platform or AMBA device is
+ * walked even then: a bus node of the device tree has no driver but children that do.
+ */
+static bool nothing_below(const vk_device *dev)
+{
+        return dev->id.bus == VK_BUS_PCI && !dev->driver && !dev->unbinding && !dev->is_bridge;
+}
+
 int vk_holders_find(vk_root *root, const vk_device *dev, char ***ret_reasons)
 {
         scan s = {.root = root};
@@ -707,6 +721,10 @@ int vk_holders_find(vk_root *root, const vk_device *dev, char ***ret_reasons)
         s.reasons = calloc(1, sizeof(char *));
         if (!s.reasons)
                 return -ENOMEM;
+        if (nothing_below(dev)) {
+                *ret_reasons = TAKE_PTR(s.reasons);
+                return 0;
+        }
 
         r = walk(&s, dev->syspath, 0, true);
         if (r >= 0 && root->proc_fd >= 0 && strv_length(s.nodes) > 0)

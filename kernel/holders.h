@@ -11,7 +11,8 @@
  * Sources: the device's block children, their partitions and holders (dm, md) against
  * proc/self/mountinfo and proc/swaps; virtio children that carry a mounted 9p or virtiofs share
  * ("virtio-9p share hostroot is mounted on /"); net children's flags; proc/<pid>/fd links to the
- * device's drm, graphics and block nodes. Returns the number of reasons (0: nobody) with
+ * device's drm, graphics and block nodes. A PCI function without a driver has none of these
+ * and is not walked. Returns the number of reasons (0: nobody) with
  * *ret_reasons always allocated, or -errno when a source could not be read in full (never a guess).
  */
 int vk_holders_find(vk_root *root, const vk_device *dev, char ***ret_reasons);

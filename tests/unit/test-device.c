@@ -400,21 +400,41 @@ static void test_load_unbinding(ctx *c, gconstpointer data)
         char *override = (char *)0x1;
         vk_device_id id;
 
-        fixture_pci(c->f, "0000:05:00.0 vendor=0x8086 device=0x10d3 group=15 override=vfio-pci");
+        g_autofree char *drv = NULL, *ov = NULL;
+        bool unbinding = true;
+
+        fixture_pci(c->f, "0000:05:00.0 vendor=0x8086 device=0x10d3 group=15 override=vfio-pci "
+                          "totalvfs=7 numvfs=0");
         g_assert_cmpint(resolve(c, "0000:05:00.0", &id), ==, 0);
         g_assert_cmpint(vk_device_unbinding(c->root, &id), ==, 0); /* no vfio-dev: plain unbound */
         g_assert_cmpint(vk_device_load(c->root, &id, &plain), ==, 0);
         g_assert_false(plain->unbinding);
         g_assert_cmpstr(plain->driver_override, ==, "vfio-pci");
+        g_assert_cmpint(plain->numvfs, ==, 0);
+        g_assert_cmpint(vk_device_read_binding(c->root, &id, &drv, &unbinding, &ov), ==, 0);
+        g_assert_null(drv);
+        g_assert_false(unbinding);
+        g_assert_cmpstr(ov, ==, "vfio-pci");
 
+        /* The attributes whose read takes the device lock on 6.1 turn into directories: a read
+         * of either fails the test. */
         fixture_mkdir(c->f, "sys/devices/pci0000:00/0000:05:00.0/vfio-dev/vfio0");
         fixture_unlink(c->f, "sys/devices/pci0000:00/0000:05:00.0/driver_override");
         fixture_mkdir(c->f, "sys/devices/pci0000:00/0000:05:00.0/driver_override");
+        fixture_unlink(c->f, "sys/devices/pci0000:00/0000:05:00.0/sriov_numvfs");
+        fixture_mkdir(c->f, "sys/devices/pci0000:00/0000:05:00.0/sriov_numvfs");
         g_assert_cmpint(vk_device_unbinding(c->root, &id), ==, 1);
         g_assert_cmpint(vk_device_load(c->root, &id, &d), ==, 0);
         g_assert_true(d->unbinding);
         g_assert_null(d->driver);
         g_assert_null(d->driver_override);
+        g_assert_cmpint(d->numvfs, ==, -1);
+        g_assert_cmpint(d->totalvfs, ==, 7);
+        g_clear_pointer(&ov, free);
+        g_assert_cmpint(vk_device_read_binding(c->root, &id, &drv, &unbinding, &ov), ==, 0);
+        g_assert_null(drv);
+        g_assert_true(unbinding);
+        g_assert_null(ov);
         g_assert_cmphex(d->device, ==, 0x10d3);
         g_assert_cmpint(d->iommu_group, ==, 15);
         g_assert_cmpint(vk_device_read_override(c->root, &id, &override), ==, -EBUSY);
@@ -427,14 +447,23 @@ static void test_load_unbinding(ctx *c, gconstpointer data)
         g_autofree char *attr = g_strdup_printf("%s/driver_override", dir);
         fixture_unlink(c->f, attr);
         fixture_write(c->f, attr, "vfio-pci\n");
+        g_autofree char *numvfs = g_strdup_printf("%s/sriov_numvfs", dir);
+        fixture_unlink(c->f, numvfs);
+        fixture_write(c->f, numvfs, "0\n");
         g_assert_cmpint(vk_device_unbinding(c->root, &id), ==, 0);
         g_assert_cmpint(vk_device_load(c->root, &id, &bound), ==, 0);
         g_assert_false(bound->unbinding);
         g_assert_cmpstr(bound->driver, ==, "vfio-pci");
         g_assert_cmpstr(bound->driver_override, ==, "vfio-pci");
+        g_assert_cmpint(vk_device_read_binding(c->root, &id, &drv, &unbinding, &ov), ==, 0);
+        g_assert_cmpstr(drv, ==, "vfio-pci");
+        g_assert_false(unbinding);
+        g_assert_cmpstr(ov, ==, "vfio-pci");
 
         fixture_unlink(c->f, "sys/bus/pci/devices/0000:05:00.0");
         g_assert_cmpint(vk_device_unbinding(c->root, &id), ==, -ENODEV);
+        g_assert_cmpint(vk_device_read_binding(c->root, &id, &drv, &unbinding, &ov), ==, -ENODEV);
+        g_assert_cmpstr(drv, ==, "vfio-pci"); /* untouched on failure */
 }
 
 static void test_load_malformed_attribute(ctx *c, gconstpointer data)
@@ -911,16 +940,38 @@ static void test_read_driver_override(ctx *c, gconstpointer data)
         g_assert_cmpint(vk_device_read_override(c->root, &id, &none2), ==, 0);
         g_assert_null(none2);
 
+        /* The same in one read. */
+        g_autofree char *bdrv = NULL, *bov = NULL;
+        bool unbinding = true;
+        g_assert_cmpint(vk_parse_device_name("0000:00:04.0", 12, &id), ==, 0);
+        g_assert_cmpint(vk_device_read_binding(c->root, &id, &bdrv, &unbinding, &bov), ==, 0);
+        g_assert_cmpstr(bdrv, ==, "e1000");
+        g_assert_false(unbinding);
+        g_assert_cmpstr(bov, ==, "vfio-pci");
+        g_assert_cmpint(vk_parse_device_name("0000:00:05.0", 12, &id), ==, 0);
+        g_clear_pointer(&bdrv, free);
+        g_clear_pointer(&bov, free);
+        unbinding = true;
+        g_assert_cmpint(vk_device_read_binding(c->root, &id, &bdrv, &unbinding, &bov), ==, 0);
+        g_assert_null(bdrv);
+        g_assert_false(unbinding);
+        g_assert_null(bov);
+
         /* Gone: -ENODEV rather than "unbound". */
         none = none2 = (char *)0x1;
         fixture_unlink(c->f, "sys/bus/pci/devices/0000:00:05.0");
         g_assert_cmpint(vk_device_read_driver(c->root, &id, &none), ==, -ENODEV);
         g_assert_cmpint(vk_device_read_override(c->root, &id, &none2), ==, -ENODEV);
         g_assert_true(none == (char *)0x1 && none2 == (char *)0x1);
+        g_assert_cmpint(vk_device_read_binding(c->root, &id, &none, &unbinding, &none2), ==,
+                        -ENODEV);
+        g_assert_true(none == (char *)0x1 && none2 == (char *)0x1);
 
         /* A hand-made id is checked like a parsed one. */
         vk_device_id bad = {.bus = VK_BUS_PCI, .name = "../../../etc"};
         g_assert_cmpint(vk_device_read_driver(c->root, &bad, &none), ==, -EINVAL);
+        g_assert_cmpint(vk_device_read_binding(c->root, &bad, &none, &unbinding, &none2), ==,
+                        -EINVAL);
 }
 
 static void test_bus_path(void)

@@ -109,17 +109,22 @@ static void env_free(test_env *e)
         fixture_free(e->f);
 }
 
-/* Runs the check for `name`; returns what vk_holders_find returned. */
-static int find(test_env *e, const char *name)
+/* Runs the check for `name` on `bus`; returns what vk_holders_find returned. */
+static int find_on(test_env *e, vk_bus bus, const char *name)
 {
         if (!e->root)
                 g_assert_cmpint(vk_root_open(fixture_prefix(e->f), &e->root), ==, 0);
-        vk_device_id id = {.bus = VK_BUS_PCI};
+        vk_device_id id = {.bus = bus};
         g_strlcpy(id.name, name, sizeof(id.name));
         e->dev = vk_device_free(e->dev);
         g_assert_cmpint(vk_device_load(e->root, &id, &e->dev), ==, 0);
         e->reasons = strv_free(e->reasons);
         return vk_holders_find(e->root, e->dev, &e->reasons);
+}
+
+static int find(test_env *e, const char *name)
+{
+        return find_on(e, VK_BUS_PCI, name);
 }
 
 /* Reasons come in directory order: compare as sets. */
@@ -414,6 +419,43 @@ static void test_idle_device(void)
         env_free(&e);
 }
 
+/* Users come with a driver: a PCI function without one is not walked (an interface left below
+ * it would be a remove still running, which takes the device from its users anyway). A platform
+ * device without a driver is walked: a bus node's children have drivers of their own. */
+static void test_driverless(void)
+{
+        test_env e = {.f = fixture_new()};
+        g_autofree char *ifc = NULL, *flags = NULL, *plat_ifc = NULL, *plat_flags = NULL;
+
+        fixture_pci(e.f, "0000:00:07.0 class=0x020000");
+        ifc = under(e.f, "0000:00:07.0", "net/enp0s7");
+        flags = g_strdup_printf("sys/%s/flags", ifc);
+        classdev(e.f, ifc, "net", NULL);
+        fixture_write(e.f, flags, "0x1003\n");
+        g_assert_cmpint(find(&e, "0000:00:07.0"), ==, 0);
+        assert_reasons(&e, (const char *const[]){NULL});
+
+        fixture_platform(e.f, "soc");
+        fixture_platform(e.f, "fe300000.ethernet parent=soc driver=macb");
+        g_autofree char *plat_uevent =
+            g_strdup_printf("sys/%s/uevent", fixture_syspath(e.f, "fe300000.ethernet"));
+        fixture_write(e.f, plat_uevent, "");
+        plat_ifc = under(e.f, "fe300000.ethernet", "net/eth0");
+        plat_flags = g_strdup_printf("sys/%s/flags", plat_ifc);
+        classdev(e.f, plat_ifc, "net", NULL);
+        fixture_write(e.f, plat_flags, "0x1003\n");
+        g_assert_cmpint(find_on(&e, VK_BUS_PLATFORM, "soc"), ==, 1);
+        assert_reasons(&e, (const char *const[]){"network interface eth0 is up", NULL});
+
+        /* The same PCI function with its driver bound again is walked. */
+        g_autofree char *driver_at =
+            g_strdup_printf("sys/%s/driver", fixture_syspath(e.f, "0000:00:07.0"));
+        fixture_symlink(e.f, driver_at, "../../../bus/pci/drivers/e1000");
+        g_assert_cmpint(find(&e, "0000:00:07.0"), ==, 1);
+        assert_reasons(&e, (const char *const[]){"network interface enp0s7 is up", NULL});
+        env_free(&e);
+}
+
 /* Links (virtfn0, driver, subsystem) point elsewhere and are never walked. */
 static void test_links_not_followed(void)
 {
@@ -563,6 +605,7 @@ int main(int argc, char **argv)
         g_test_add_func("/holders/virtiofs-mounted", test_virtiofs_mounted);
         g_test_add_func("/holders/missing-proc", test_missing_proc);
         g_test_add_func("/holders/idle-device", test_idle_device);
+        g_test_add_func("/holders/driverless", test_driverless);
         g_test_add_func("/holders/links-not-followed", test_links_not_followed);
         g_test_add_func("/holders/one-glue-level", test_one_glue_level);
         g_test_add_func("/holders/reason-cap", test_reason_cap);
