@@ -197,9 +197,66 @@ bool announce_shows_driver(manager *m, const vk_device_id *id, const char *drive
         return s && streq_ptr(s->driver, driver);
 }
 
+int announce_listed_members(manager *m, int group, vk_device_id **ret, size_t *ret_n)
+{
+        announce_queue *q = &m->announce;
+
+        if (!q->flushing)
+                return 0;
+        for (size_t i = 0; i < q->n_listings; i++) {
+                const announce_listing *l = &q->listings[i];
+                vk_device_id *copy;
+
+                if (l->group != group)
+                        continue;
+                copy = calloc(l->n + 1, sizeof(*copy));
+                if (!copy)
+                        return -ENOMEM;
+                memcpy(copy, l->ids, l->n * sizeof(*copy));
+                *ret = copy;
+                *ret_n = l->n;
+                return 1;
+        }
+        return 0;
+}
+
+void announce_keep_listing(manager *m, int group, const vk_device_id *ids, size_t n)
+{
+        announce_queue *q = &m->announce;
+        announce_listing *l;
+        vk_device_id *copy;
+
+        if (!q->flushing)
+                return;
+        /* Out of memory, the next signal lists the group again. */
+        copy = calloc(n + 1, sizeof(*copy));
+        l = reallocarray(q->listings, q->n_listings + 1, sizeof(*l));
+        if (l)
+                q->listings = l;
+        if (!copy || !l) {
+                free(copy);
+                return;
+        }
+        memcpy(copy, ids, n * sizeof(*copy));
+        q->listings[q->n_listings++] = (announce_listing){.group = group, .ids = copy, .n = n};
+}
+
+static void listings_drop(announce_queue *q)
+{
+        for (size_t i = 0; i < q->n_listings; i++)
+                free(q->listings[i].ids);
+        free(q->listings);
+        q->listings = NULL;
+        q->n_listings = 0;
+}
+
+/* The whole flush runs within one pass of the loop, so a group is listed once for all of its
+ * signals: the listing that named a group's members is the one their GroupPeers show. */
 void announce_flush(manager *m)
 {
         announce_queue *q = &m->announce;
+
+        q->flushing = true;
 
         /* A group's members are listed now, not when it was noted: whoever is in the group at
          * the end of the burst is who changed. Members already noted keep their wider entry. */
@@ -223,6 +280,8 @@ void announce_flush(manager *m)
 
         for (size_t i = 0; i < n; i++)
                 device_emit_properties(m, &batch[i].id, batch[i].all);
+        listings_drop(q);
+        q->flushing = false;
 }
 
 static int on_announce(sd_event_source *s, void *userdata)
@@ -236,6 +295,7 @@ void announce_done(manager *m)
         announce_queue *q = &m->announce;
 
         q->source = sd_event_source_disable_unref(q->source);
+        listings_drop(q);
         free(q->devices);
         free(q->groups);
         for (size_t i = 0; i < q->n_shown; i++)

@@ -183,6 +183,10 @@ int group_member_ids(manager *m, int group, vk_device_id **ret, size_t *ret_n)
         size_t n = 0;
         int r;
 
+        r = announce_listed_members(m, group, ret, ret_n);
+        if (r != 0)
+                return r < 0 ? r : 0;
+
         (void)snprintf(dir, sizeof(dir), "kernel/iommu_groups/%d/devices", group);
         r = vk_sysfs_list(m->root->sysfs_fd, dir, &names);
         if (r < 0)
@@ -207,6 +211,7 @@ int group_member_ids(manager *m, int group, vk_device_id **ret, size_t *ret_n)
                 n++;
         }
 
+        announce_keep_listing(m, group, ids, n);
         *ret = TAKE_PTR(ids);
         *ret_n = n;
         return 0;
@@ -293,9 +298,25 @@ static int device_load_stalled(manager *m, const vk_device_id *id, vk_device **r
 
 int device_load(manager *m, const vk_device_id *id, vk_device **ret)
 {
-        if (engine_device_stalled(m->engine, id))
+        _cleanup_(vk_device_freep) vk_device *d = NULL;
+        const engine_assignment *a;
+        int r;
+
+        if (engine_device_waited(m->engine, id))
                 return device_load_stalled(m, id, ret);
-        return vk_device_load(m->root, id, ret);
+        /* Someone else's unbind the load notices itself, and leaves the attributes whose read
+         * waits for the device lock alone; the override shown is then the one vfiod fenced the
+         * device with, as for vfiod's own. */
+        r = vk_device_load(m->root, id, &d);
+        if (r < 0)
+                return r;
+        if (d->unbinding && (a = engine_find_assignment(m->engine, id)) && a->lease.driver) {
+                d->driver_override = strdup(a->lease.driver);
+                if (!d->driver_override)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(d);
+        return 0;
 }
 
 static bool is_property_read(sd_bus_message *msg)

@@ -57,8 +57,19 @@ typedef struct announce_shown {
         char *driver; /* NULL: unbound */
 } announce_shown;
 
+/* A group's members as one flush listed them. */
+typedef struct announce_listing {
+        int group;
+        vk_device_id *ids;
+        size_t n;
+} announce_listing;
+
 typedef struct announce_queue {
         sd_event_source *source;
+        /* While a flush runs, every signal of it shares one listing per group. */
+        bool flushing;
+        announce_listing *listings;
+        size_t n_listings;
         announce_entry *devices;
         size_t n_devices, allocated_devices;
         int *groups;
@@ -151,10 +162,15 @@ void announce_note_shown(manager *m, const vk_device_id *id, bool known, const c
 bool announce_shows_driver(manager *m, const vk_device_id *id, const char *driver);
 /* Sends everything noted so far. */
 void announce_flush(manager *m);
+/* During a flush: a copy of the members this flush listed for group (1), or 0 when it has not
+ * listed them (or no flush runs); -ENOMEM. announce_keep_listing remembers a listing (a copy;
+ * outside a flush, nothing). */
+int announce_listed_members(manager *m, int group, vk_device_id **ret, size_t *ret_n);
+void announce_keep_listing(manager *m, int group, const vk_device_id *ids, size_t n);
 void announce_done(manager *m);
 
 /* Readers that never take the kernel's device lock (see device-dbus.c), safe while an unbind is
- * stuck. device_load() is vk_device_load() for devices that are not stalled. */
+ * stuck. device_load() is vk_device_load() unless vfiod itself waits for the device. */
 int device_load(manager *m, const vk_device_id *id, vk_device **ret);
 /* The device's IOMMU group, -1 without one, or -errno. */
 int device_read_group(manager *m, const vk_device_id *id);

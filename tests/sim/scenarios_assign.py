@@ -8,7 +8,7 @@ import os
 from expect import (BRIDGE, EDU, EDU7, NIC7, NIC_E, PORT_GROUP, VFIO, assign_ok,
                     check_equal, check_group_fd, check_fd_dead, check_ok, check_states, wait_device_prop,
                     wait_snapshot)
-from harness import NOBODY, OTHER_UID, check, device_path, wait_until
+from harness import DEVICE, NOBODY, OTHER_UID, check, device_path, wait_until
 from registry import scenario
 
 
@@ -86,11 +86,29 @@ def multi_device_group(sim):
           "plan moves the bridge: %r" % steps)
     wait_snapshot(sim, before, "after PlanAssignment (a dry run)", timeout=0)
 
+    watcher = sim.client(0)
+    watcher.subscribe()
     fid = assign_ok(sim, root, NIC7, 7)
     check_states(sim, {BRIDGE: (None, None), EDU7: VFIO, NIC7: VFIO}, "group 7 assigned")
     peers = root.device_prop(NIC7, "GroupPeers")
     check_equal(set(peers) - {device_path(NIC7)}, {device_path(BRIDGE), device_path(EDU7)},
                 "GroupPeers of " + NIC7)
+    # The announcements of one pass share one listing of the group: each member's signal still
+    # names the other two, never itself.
+    group7 = {BRIDGE, EDU7, NIC7}
+    announced = {}
+
+    def peers_announced():
+        for s in watcher.signals():
+            if (s["member"] == "PropertiesChanged" and s["args"][0] == DEVICE
+                    and "GroupPeers" in s["args"][1]):
+                announced[s["path"]] = set(s["args"][1]["GroupPeers"])
+        return all(device_path(d) in announced for d in group7) or None
+    wait_until(peers_announced, 10, "GroupPeers announced for every member of group 7")
+    for dev in group7:
+        check_equal(announced[device_path(dev)], {device_path(d) for d in group7 - {dev}},
+                    "GroupPeers announced for " + dev)
+    watcher.close()
     for dev in (EDU7, NIC7):
         check_equal(root.device_prop(dev, "State"), "assigned", "State of " + dev)
     check_ok(root.release(EDU7), "ReleaseDevice through another member")
