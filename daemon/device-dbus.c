@@ -319,6 +319,38 @@ int device_load(manager *m, const vk_device_id *id, vk_device **ret)
         return 0;
 }
 
+/* What a change signal shows (the properties device_emit_properties names): the binding and
+ * the group, not the facts that only GetAll and the plan use (boot_vga, SR-IOV, BARs), which
+ * would cost as many path walks again per signal. */
+static int device_load_binding(manager *m, const vk_device_id *id, vk_device **ret)
+{
+        _cleanup_(vk_device_freep) vk_device *d = NULL;
+        const engine_assignment *a;
+        int r;
+
+        if (engine_device_waited(m->engine, id))
+                return device_load_stalled(m, id, ret);
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->id = *id;
+        d->boot_vga = d->numvfs = d->totalvfs = -1;
+        r = vk_device_read_binding(m->root, id, &d->driver, &d->unbinding, &d->driver_override);
+        if (r < 0)
+                return r;
+        d->iommu_group = device_read_group(m, id);
+        if (d->iommu_group < -1)
+                return d->iommu_group;
+        if (d->unbinding && (a = engine_find_assignment(m->engine, id)) && a->lease.driver) {
+                d->driver_override = strdup(a->lease.driver);
+                if (!d->driver_override)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
 static bool is_property_read(sd_bus_message *msg)
 {
         const char *iface = msg ? sd_bus_message_get_interface(msg) : NULL;
@@ -349,7 +381,7 @@ static int device_view_get(manager *m, sd_bus *bus, const char *path, device_vie
         r = path_to_id(path, &id);
         if (r < 0)
                 return bus_error_setf_engine(error, ENGINE_NO_SUCH_DEVICE, "No device at %s", path);
-        r = device_load(m, &id, &dev);
+        r = m->emitting_changes ? device_load_binding(m, &id, &dev) : device_load(m, &id, &dev);
         if (r == -ENODEV || r == -ENOENT)
                 return bus_error_setf_engine(error, ENGINE_NO_SUCH_DEVICE,
                                              "Device %s has gone away", id.name);
@@ -687,7 +719,7 @@ void device_emit_properties(manager *m, const vk_device_id *id, bool all)
 
         /* One sysfs read for the whole signal (see device_view_get), made before sd-bus looks
          * the object up; a device gone meanwhile has its removal announced instead. */
-        m->emitting = true;
+        m->emitting = m->emitting_changes = true;
         m->emit_generation++;
         r = device_view_get(m, m->bus, path, &v, NULL);
         if (r >= 0 && all)
@@ -701,7 +733,7 @@ void device_emit_properties(manager *m, const vk_device_id *id, bool all)
          * out showed the driver. */
         if (all)
                 announce_note_shown(m, id, r >= 0, r >= 0 ? v->device->driver : NULL);
-        m->emitting = false;
+        m->emitting = m->emitting_changes = false;
         device_view_clear(&m->view);
 
         if (r < 0)

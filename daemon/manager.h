@@ -106,6 +106,7 @@ typedef struct manager {
 
         device_view view;
         bool emitting;
+        bool emitting_changes; /* a PropertiesChanged: only what changes is read */
         uint64_t emit_generation;
 
         announce_queue announce;

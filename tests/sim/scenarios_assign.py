@@ -94,20 +94,30 @@ def multi_device_group(sim):
     check_equal(set(peers) - {device_path(NIC7)}, {device_path(BRIDGE), device_path(EDU7)},
                 "GroupPeers of " + NIC7)
     # The announcements of one pass share one listing of the group: each member's signal still
-    # names the other two, never itself.
+    # names the other two, never itself. The last full announcement of a member that moved
+    # shows what a read shows.
     group7 = {BRIDGE, EDU7, NIC7}
-    announced = {}
+    announced, last = {}, {}
 
     def peers_announced():
         for s in watcher.signals():
-            if (s["member"] == "PropertiesChanged" and s["args"][0] == DEVICE
-                    and "GroupPeers" in s["args"][1]):
+            if s["member"] != "PropertiesChanged" or s["args"][0] != DEVICE:
+                continue
+            if "GroupPeers" in s["args"][1]:
                 announced[s["path"]] = set(s["args"][1]["GroupPeers"])
-        return all(device_path(d) in announced for d in group7) or None
-    wait_until(peers_announced, 10, "GroupPeers announced for every member of group 7")
+            if "State" in s["args"][1]:
+                last[s["path"]] = s["args"][1]
+        return (all(device_path(d) in announced for d in group7)
+                and all(last.get(device_path(d), {}).get("State") == "assigned"
+                        for d in (EDU7, NIC7))) or None
+    wait_until(peers_announced, 10, "group 7 announced as assigned, with GroupPeers")
     for dev in group7:
         check_equal(announced[device_path(dev)], {device_path(d) for d in group7 - {dev}},
                     "GroupPeers announced for " + dev)
+    for dev in (EDU7, NIC7):
+        for prop in ("Driver", "DriverOverride", "IommuGroup", "Owner", "OwnerUid"):
+            check_equal(last[device_path(dev)][prop], root.device_prop(dev, prop),
+                        "%s announced for %s" % (prop, dev))
     watcher.close()
     for dev in (EDU7, NIC7):
         check_equal(root.device_prop(dev, "State"), "assigned", "State of " + dev)
