@@ -804,7 +804,6 @@ int vk_device_read_binding(vk_root *root, const vk_device_id *id, char **ret_dri
         strcpy(path + n, "/driver");
         r = vk_sysfs_read_link_name(root->sysfs_fd, path, &driver);
         if (r == -ENOENT) {
-                missing = true;
                 strcpy(path + n, "/vfio-dev");
                 unbinding = fstatat(root->sysfs_fd, path, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
                             S_ISDIR(st.st_mode);
@@ -819,7 +818,8 @@ int vk_device_read_binding(vk_root *root, const vk_device_id *id, char **ret_dri
                         return r;
                 override_normalize(&override);
         }
-        /* A missing link or attribute is what a device that left answers too. */
+        /* Anything found through the bus's link shows the device is there. A missing override
+         * is what a device that left answers, or one on a bus without driver_override. */
         if (missing) {
                 path[n] = '\0';
                 if (faccessat(root->sysfs_fd, path, F_OK, 0) < 0)
