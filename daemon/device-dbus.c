@@ -253,13 +253,23 @@ static int read_hex_attr(manager *m, const vk_device_id *id, const char *attr, u
         return vk_parse_hex_u32(value, ret);
 }
 
-/* What can be known of a stalled device without its lock. Its override is the one the engine
- * fenced it with before the unbind (fence always precedes unbind), i.e. the VFIO driver of the
- * assignment that still holds the group. */
+/* A device inside an unbind shows the override vfiod fenced it with (fence always precedes
+ * unbind): the VFIO driver of the assignment that still holds its group, if any. */
+static int show_fenced_override(manager *m, vk_device *d)
+{
+        const engine_assignment *a = engine_find_assignment(m->engine, &d->id);
+
+        if (!a || !a->lease.driver)
+                return 0;
+        free(d->driver_override);
+        d->driver_override = strdup(a->lease.driver);
+        return d->driver_override ? 0 : -ENOMEM;
+}
+
+/* What can be known of a stalled device without its lock (its override: show_fenced_override). */
 static int device_load_stalled(manager *m, const vk_device_id *id, vk_device **ret)
 {
         _cleanup_(vk_device_freep) vk_device *d = NULL;
-        const engine_assignment *a;
         char path[PATH_MAX];
         int r;
 
@@ -285,12 +295,9 @@ static int device_load_stalled(manager *m, const vk_device_id *id, vk_device **r
                 (void)read_hex_attr(m, id, "device", &d->device);
                 (void)read_hex_attr(m, id, "class", &d->class_code);
         }
-        a = engine_find_assignment(m->engine, id);
-        if (a && a->lease.driver) {
-                d->driver_override = strdup(a->lease.driver);
-                if (!d->driver_override)
-                        return -ENOMEM;
-        }
+        r = show_fenced_override(m, d);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -299,7 +306,6 @@ static int device_load_stalled(manager *m, const vk_device_id *id, vk_device **r
 int device_load(manager *m, const vk_device_id *id, vk_device **ret)
 {
         _cleanup_(vk_device_freep) vk_device *d = NULL;
-        const engine_assignment *a;
         int r;
 
         if (engine_device_waited(m->engine, id))
@@ -310,11 +316,8 @@ int device_load(manager *m, const vk_device_id *id, vk_device **ret)
         r = vk_device_load(m->root, id, &d);
         if (r < 0)
                 return r;
-        if (d->unbinding && (a = engine_find_assignment(m->engine, id)) && a->lease.driver) {
-                d->driver_override = strdup(a->lease.driver);
-                if (!d->driver_override)
-                        return -ENOMEM;
-        }
+        if (d->unbinding && (r = show_fenced_override(m, d)) < 0)
+                return r;
         *ret = TAKE_PTR(d);
         return 0;
 }
@@ -325,7 +328,6 @@ int device_load(manager *m, const vk_device_id *id, vk_device **ret)
 static int device_load_binding(manager *m, const vk_device_id *id, vk_device **ret)
 {
         _cleanup_(vk_device_freep) vk_device *d = NULL;
-        const engine_assignment *a;
         int r;
 
         if (engine_device_waited(m->engine, id))
@@ -342,11 +344,8 @@ static int device_load_binding(manager *m, const vk_device_id *id, vk_device **r
         d->iommu_group = device_read_group(m, id);
         if (d->iommu_group < -1)
                 return d->iommu_group;
-        if (d->unbinding && (a = engine_find_assignment(m->engine, id)) && a->lease.driver) {
-                d->driver_override = strdup(a->lease.driver);
-                if (!d->driver_override)
-                        return -ENOMEM;
-        }
+        if (d->unbinding && (r = show_fenced_override(m, d)) < 0)
+                return r;
         *ret = TAKE_PTR(d);
         return 0;
 }
