@@ -230,9 +230,9 @@ int manager_handle_assign(manager *mgr, sd_bus_message *m, const vk_device_id *i
                              : 1;
 
         /* Who holds the group is checked before the plan reads its members (device_read_group
-         * takes no lock). A member stuck in an unbind the plan finds itself: its load sees the
-         * VFIO core's child without a driver and leaves driver_override, the one read that
-         * would wait for the device lock, alone. */
+         * takes no lock). The plan finds a member stuck in an unbind by itself: the member's load
+         * sees the VFIO core's child without a driver and skips the reads that would wait for the
+         * device lock. */
         group = device_read_group(mgr, id);
         if (group < -1)
                 return sd_bus_error_set_errnof(error, group,

@@ -702,8 +702,8 @@ static int need_tables(scan *s)
  * its remove, and the PCI core itself adds children to bridges only (which never move). A remove
  * that someone else has started takes the "driver" link away first; those users lose the device
  * whatever vfiod decides. Not walking saves three directory listings (the device, power/, link/),
- * which on a VM's sysfs cost as much as the probe that follows. A platform or AMBA device is
- * walked even then: a bus node of the device tree has no driver but children that do.
+ * a millisecond or two per plan under TCG. A platform or AMBA device is walked even then: a bus
+ * node of the device tree has no driver but children that do.
  */
 static bool nothing_below(const vk_device *dev)
 {
