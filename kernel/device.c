@@ -564,12 +564,22 @@ static int load_pci(loader *l, vk_device *d)
         return 0;
 }
 
-/* The VFIO core's child device, present from the end of a VFIO probe to the end of its remove. */
-static bool dir_has_vfio_dev(int dirfd)
+/* The VFIO core's child device, present from the end of a VFIO probe to the end of its remove:
+ * path is "vfio-dev" below dirfd. */
+static bool has_vfio_dev(int dirfd, const char *path)
 {
         struct stat st;
 
-        return fstatat(dirfd, "vfio-dev", &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode);
+        return fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode);
+}
+
+/* After a link or attribute came back missing: is the device (its bus path) still there?
+ * 0 yes, -ENODEV gone. */
+static int device_present(vk_root *root, const char *bus_path)
+{
+        if (faccessat(root->sysfs_fd, bus_path, F_OK, 0) < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+        return 0;
 }
 
 /* The kept facts of id's directory when it is still where it was met before, with it open in
@@ -633,7 +643,7 @@ int vk_device_load(vk_root *root, const vk_device_id *id, vk_device **ret)
         r = load_optional_link(&l, "driver", &d->driver);
         if (r < 0)
                 return r;
-        d->unbinding = !d->driver && dir_has_vfio_dev(fd);
+        d->unbinding = !d->driver && has_vfio_dev(fd, "vfio-dev");
         /* While unbinding, driver_override_show would wait for the device lock (6.1). */
         if (!d->unbinding &&
             (r = load_optional_string(&l, "driver_override", &d->driver_override)) < 0)
@@ -721,8 +731,9 @@ static int read_one(vk_root *root, const vk_device_id *id, const char *attr,
         r = reader(root->sysfs_fd, path, &value);
         if (r == -ENOENT) {
                 path[n] = '\0';
-                if (faccessat(root->sysfs_fd, path, F_OK, 0) < 0)
-                        return errno == ENOENT ? -ENODEV : -errno;
+                r = device_present(root, path);
+                if (r < 0)
+                        return r;
         } else if (r < 0)
                 return r;
         *ret = value;
@@ -755,13 +766,11 @@ int vk_device_unbinding(vk_root *root, const vk_device_id *id)
         if (errno != ENOENT)
                 return -errno;
         strcpy(path + n, "/vfio-dev");
-        if (fstatat(root->sysfs_fd, path, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode))
+        if (has_vfio_dev(root->sysfs_fd, path))
                 return 1;
         /* Neither: plain unbound, or gone (which the two misses above also look like). */
         path[n] = '\0';
-        if (faccessat(root->sysfs_fd, path, F_OK, 0) < 0)
-                return errno == ENOENT ? -ENODEV : -errno;
-        return 0;
+        return device_present(root, path);
 }
 
 int vk_device_read_override(vk_root *root, const vk_device_id *id, char **ret)
@@ -790,7 +799,6 @@ int vk_device_read_binding(vk_root *root, const vk_device_id *id, char **ret_dri
         char path[sizeof("bus//devices//driver_override") + 16 + VK_NAME_MAX];
         _cleanup_(freep) char *driver = NULL, *override = NULL;
         bool unbinding = false, missing = false;
-        struct stat st;
         size_t n;
         int r;
 
@@ -805,8 +813,7 @@ int vk_device_read_binding(vk_root *root, const vk_device_id *id, char **ret_dri
         r = vk_sysfs_read_link_name(root->sysfs_fd, path, &driver);
         if (r == -ENOENT) {
                 strcpy(path + n, "/vfio-dev");
-                unbinding = fstatat(root->sysfs_fd, path, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
-                            S_ISDIR(st.st_mode);
+                unbinding = has_vfio_dev(root->sysfs_fd, path);
         } else if (r < 0)
                 return r;
         if (!unbinding) {
@@ -822,8 +829,9 @@ int vk_device_read_binding(vk_root *root, const vk_device_id *id, char **ret_dri
          * is what a device that left answers, or one on a bus without driver_override. */
         if (missing) {
                 path[n] = '\0';
-                if (faccessat(root->sysfs_fd, path, F_OK, 0) < 0)
-                        return errno == ENOENT ? -ENODEV : -errno;
+                r = device_present(root, path);
+                if (r < 0)
+                        return r;
         }
 
         *ret_driver = TAKE_PTR(driver);
