@@ -106,14 +106,14 @@ static bool verify_member(engine *e, const record *r, const record_member *m, in
         _cleanup_(freep) char *driver = NULL, *override = NULL;
         const char *vfio = record_driver(r);
         char why[128] = "";
-        bool unbinding = false;
+        bool waited = engine_device_waited(e, &m->id), unbinding = false;
         int k = 0;
 
-        if (!engine_device_waited(e, &m->id))
+        if (!waited)
                 k = vk_device_read_binding(e->root, &m->id, &driver, &unbinding, &override);
         if (k == -ENODEV || k == -ENOENT)
                 return false; /* the device is gone: nothing left to return */
-        if (k >= 0 && (unbinding || engine_device_waited(e, &m->id))) {
+        if (k >= 0 && (unbinding || waited)) {
                 (void)strv_extendf(problems,
                                    "%s: an unbind or a probe is still blocked in the kernel",
                                    m->id.name);
