@@ -179,15 +179,16 @@ paired() {
         }')"
 }
 
-# ratio_summary "R1 R2 ...": the median of the ratios, then each of them in round order.
+# ratio_summary "R1 R2 ..." [UNIT]: the median of the ratios, then each of them in round order;
+# UNIT (default "x") follows the median.
 ratio_summary() {
-        awk -v l="$1" 'BEGIN {
+        awk -v l="$1" -v unit="${2-x}" 'BEGIN {
                 n = split(l, q, " ")
                 for (i = 1; i <= n; i++) list = list sprintf(" %.2f", q[i])
                 for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
                         if (q[j] < q[i]) { t = q[i]; q[i] = q[j]; q[j] = t }
                 med = n % 2 ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2
-                printf "%5.2fx (%s)", med, substr(list, 2)
+                printf "%5.2f%s (%s)", med, unit, substr(list, 2)
         }'
 }
 
@@ -208,6 +209,15 @@ driverctl_rule() {
         udevadm control --reload
 }
 
+# cpu_ticks: the guest's busy and idle time so far, summed over its CPUs, in USER_HZ ticks
+# (/proc/stat; iowait counts as idle). Builtins only: a fork under TCG costs milliseconds.
+cpu_ticks() {
+        local user nice system idle iowait irq softirq
+        read -r _ user nice system idle iowait irq softirq _ </proc/stat
+        CPU_BUSY=$((user + nice + system + irq + softirq))
+        CPU_IDLE=$((idle + iowait))
+}
+
 # timed METHOD PHASE: run METHOD_PHASE, keep the best time, verify where the devices are. A
 # method that measures itself (vfiod-batch) also has its own figure kept, as METHOD-inner. Each
 # phase starts with udev's queue empty, so none pays for the one before.
@@ -216,10 +226,18 @@ timed() {
         if [ "$1" = driverctl ]; then driverctl_rule on; else driverctl_rule off; fi
         udevadm settle
         inner=
+        cpu_ticks
+        local busy=$CPU_BUSY idle=$CPU_IDLE
         start=$EPOCHREALTIME
         "$1_$2"
         local rc=$?
         end=$EPOCHREALTIME
+        cpu_ticks
+        busy=$((CPU_BUSY - busy))
+        idle=$((CPU_IDLE - idle))
+        # What share of the guest's CPU time was busy while the method ran (anything running:
+        # the method, the kernel's work for it, udev, vfiod and the bus).
+        every[busy.$1.$2]+="$(awk "BEGIN { printf \"%.3f\", $busy / ($busy + $idle + 1e-9) }") "
         elapsed=$(awk "BEGIN { printf \"%.3f\", $end - $start }")
         if [ $rc -eq 0 ] && [ -n "$inner" ]; then
                 keep_best "$1-inner.$2" "$(awk "BEGIN { printf \"%.3f\", $inner }")"
@@ -312,6 +330,15 @@ for method in "${rows[@]:1}"; do
                 "$(paired "$method" release)"
 done
 printf '  %-28s %-30s %s\n' "steps + bus round trip" "$(call_floor assign)" "$(call_floor release)"
+echo "guest CPU busy while each method ran, share of both vCPUs (median, then rounds 1..$ROUNDS):"
+printf '  %-28s %-30s %s\n' method assign release
+declare -A busy_label=([raw]="raw loop" [rawpar]="raw, two loops" [floor]="transaction steps, no bus"
+        [driverctl]="driverctl" [calls]="vfiod calls" [vfioctl]="vfioctl" [batch]="vfiod batch")
+for method in "${methods[@]}"; do
+        printf '  %-28s %-30s %s\n' "${busy_label[$method]}" \
+                "$(ratio_summary "${every[busy.$method.assign]}" "")" \
+                "$(ratio_summary "${every[busy.$method.release]}" "")"
+done
 echo "raw loop, every round: assign ${every[raw.assign]}s; release ${every[raw.release]}s;" \
         "${#devs[@]} Peer.Ping calls, every round: ${every[ping]}s"
 echo "\"steps + bus round trip\": the transaction's own steps plus one bus round trip per" \
