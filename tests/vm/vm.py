@@ -461,7 +461,9 @@ def main(argv):
     p.add_argument('--builddir', default=os.path.join(SRCDIR, 'build'),
                    help='meson build directory (vfiod binaries; run files go below it)')
     p.add_argument('--services', default='udev,dbus,polkit',
-                   help='guest services to start: udev, dbus, polkit, vfiod')
+                   help='guest services to start: udev, dbus, polkit, vfiod; or "systemd": '
+                   'systemd as PID 1 starts udevd, dbus-daemon and polkitd from their units '
+                   'and vfiod is D-Bus activated through its own unit')
     p.add_argument('--timeout', type=int, default=300, help='seconds before the VM is killed')
     p.add_argument('--memory', type=int, default=1024, help='guest memory (MiB)')
     p.add_argument('--append', action='append', default=[], metavar='ARG',

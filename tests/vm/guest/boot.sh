@@ -79,6 +79,13 @@ echo 'vfiotest:x:4242:' >>/etc/group
 echo 'vfionogrant:x:4243:' >>/etc/group
 hostname vfiod-vm
 
+# With systemd as PID 1 the services come from their units (guest/systemd.sh); this never returns.
+if [ "$VM_SERVICES" = systemd ]; then
+        # shellcheck source=systemd.sh
+        . "$VM_SRCDIR/tests/vm/guest/systemd.sh" || fail "cannot load systemd.sh"
+        boot_systemd
+fi
+
 # shellcheck source=services.sh
 . "$VM_SRCDIR/tests/vm/guest/services.sh" || fail "cannot load services.sh"
 for service in $VM_SERVICES; do

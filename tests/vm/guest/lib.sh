@@ -12,8 +12,8 @@ fi
 . "$(dirname "${BASH_SOURCE[0]}")/services.sh"
 
 PCI=/sys/bus/pci
-tap_count=0
-tap_failures=0
+tap_count=${tap_count:-0} # kept when a script sources lib.sh again (through scenario.sh)
+tap_failures=${tap_failures:-0}
 
 # ok DESCRIPTION / not_ok DESCRIPTION [DIAGNOSTIC...]
 ok() {
