@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # results, boot_start and fail come from boot.sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Stage 2 with systemd as PID 1 (vm.py --services=systemd), sourced by boot.sh once the overlays
 # and test users are in place. Installs what a package would (vfiod.service with every hardening
@@ -57,7 +58,9 @@ boot_systemd() {
         install_job_units || fail "writing the job's units"
         # systemd mounts its own cgroup2 hierarchy here.
         umount /sys/fs/cgroup 2>/dev/null
-        echo "# vm-boot: handing over to systemd after $(awk "BEGIN { print $(date +%s.%N) - \
-$boot_start }")s" >>"$results/stderr"
+        local now
+        now=$(date +%s.%N)
+        echo "# vm-boot: handing over to systemd after $(awk "BEGIN { print $now - $boot_start }")s" \
+                >>"$results/stderr"
         exec /lib/systemd/systemd --unit=vfiod-vm.target --log-target=console --show-status=0
 }

@@ -36,8 +36,10 @@ check "vfiod has a main pid ($pid)" test "$pid" -gt 0
 
 # The sandbox as the kernel sees it.
 status=$(cat "/proc/$pid/status")
-check_eq "seccomp filters on (SystemCallFilter= and the Restrict*= options)" "2" "$(awk '/^Seccomp:/ { print $2 }' <<<"$status")"
-check_eq "no_new_privs set (NoNewPrivileges=)" "1" "$(awk '/^NoNewPrivs:/ { print $2 }' <<<"$status")"
+check_eq "seccomp filters on (SystemCallFilter= and the Restrict*= options)" "2" \
+        "$(awk '/^Seccomp:/ { print $2 }' <<<"$status")"
+check_eq "no_new_privs set (NoNewPrivileges=)" "1" \
+        "$(awk '/^NoNewPrivs:/ { print $2 }' <<<"$status")"
 # CAP_CHOWN 0, CAP_DAC_OVERRIDE 1, CAP_SYS_MODULE 16, CAP_SYS_PTRACE 19, CAP_SYS_ADMIN 21.
 check_eq "capability bounding set is the unit's five" "0000000000290003" \
         "$(awk '/^CapBnd:/ { print $2 }' <<<"$status")"
