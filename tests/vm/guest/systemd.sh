@@ -31,7 +31,14 @@ EOF
 
 # The target pulls in only what the tier needs; the host's fstab, swap and getty units are left
 # out by booting this target instead of the default one (and fstab=0 on the kernel command line).
+# Early-boot units that would act on the host's configuration, or coldplug every device (under
+# TCG the longest part of the boot; the job coldplugs PCI as boot.sh does), are masked.
 install_job_units() {
+        local unit
+        for unit in systemd-udev-trigger systemd-modules-load systemd-sysctl systemd-binfmt \
+                systemd-journal-flush systemd-update-utmp; do
+                ln -sf /dev/null "/etc/systemd/system/$unit.service" || return 1
+        done
         cat >/etc/systemd/system/vfiod-vm.target <<EOF || return 1
 [Unit]
 Description=vfiod VM tier
