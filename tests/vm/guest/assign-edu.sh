@@ -18,13 +18,7 @@ check_eq "vfiod sees it in state host" "host" "$(dev_prop "$edu" State)"
 check_eq "vfiod calls it assignable" "true" "$(dev_prop "$edu" Assignable)"
 
 out=/tmp/client.out
-spawn_as vfiotest "$out" "$CLIENT" --wait-release "$edu"
-client=$spawned
-if ! wait_for 120 grep -q '^waiting' "$out"; then
-        not_ok "client got the device" "$(cat "$out" "$out.err")"
-        kill "$client"
-        tap_done
-fi
+client_waiting "$out" "client got the device" "$edu"
 check_eq "AssignDevice answered with the device's object" "$(dev_path "$edu")" \
         "$(field "$out" assigned object)"
 check_eq "GET_STATUS: viable" "yes" "$(field "$out" group viable)"

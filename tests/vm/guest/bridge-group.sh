@@ -31,13 +31,7 @@ check "plan has no blockers" grep -qE ', (@as )?\[\]\)$' <<<"$plan"
 check_eq "planning changed nothing" "$before" "$(snapshot)"
 
 out=/tmp/client.out
-spawn_as vfiotest "$out" "$CLIENT" --wait-release "$edu" "$e1000"
-client=$spawned
-if ! wait_for 120 grep -q '^waiting' "$out"; then
-        not_ok "client got the group" "$(cat "$out" "$out.err")"
-        kill "$client"
-        tap_done
-fi
+client_waiting "$out" "client got the group" "$edu" "$e1000"
 check_eq "GET_STATUS: viable with both endpoints on vfio-pci" "yes" "$(field "$out" group viable)"
 check_eq "device fds for edu and e1000, ids read through each" \
         "$edu 0x1234 0x11e8

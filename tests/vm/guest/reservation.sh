@@ -47,13 +47,7 @@ check_eq "vfiod calls it reserved and assignable" "reserved true" \
 reserved=$(snapshot)
 
 out=/tmp/client.out
-spawn_as vfiotest "$out" "$CLIENT" --wait-release "$dev"
-client=$spawned
-if ! wait_for 120 grep -q '^waiting' "$out"; then
-        not_ok "client got the device" "$(cat "$out" "$out.err")"
-        kill "$client"
-        tap_done
-fi
+client_waiting "$out" "client got the device" "$dev"
 check_eq "AssignDevice answered with the device's object" "$(dev_path "$dev")" \
         "$(field "$out" assigned object)"
 check_eq "GET_STATUS: viable" "yes" "$(field "$out" group viable)"

@@ -30,6 +30,21 @@ spawn_as() {
         spawned=$!
 }
 
+# client_waiting OUTFILE WHAT DEVICE...: start vfio-client as vfiotest, asking for DEVICE and
+# holding its group until SIGUSR1 (--wait-release); returns once the client has it, its pid in
+# $client. A client that never gets there is a failed check named WHAT, with the client's
+# transcript, and ends the script.
+client_waiting() {
+        local out=$1 what=$2
+        shift 2
+        spawn_as vfiotest "$out" "$CLIENT" --wait-release "$@"
+        client=$spawned
+        wait_for 120 grep -q '^waiting' "$out" && return 0
+        not_ok "$what" "$(cat "$out" "$out.err")"
+        kill "$client"
+        tap_done
+}
+
 # dev_path ADDR: vfiod's object path of a PCI device (sd_bus_path_encode of "pci:ADDR").
 dev_path() {
         local name="pci:$1" out="" c i

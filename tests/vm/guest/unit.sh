@@ -59,13 +59,7 @@ check "its runtime directory exists" test -d /run/vfiod
 
 before=$(snapshot)
 out=/tmp/client.out
-spawn_as vfiotest "$out" "$CLIENT" --wait-release "$edu"
-client=$spawned
-if ! wait_for 120 grep -q '^waiting' "$out"; then
-        not_ok "client got the device" "$(cat "$out" "$out.err")"
-        kill "$client"
-        tap_done
-fi
+client_waiting "$out" "client got the device" "$edu"
 check "vfiod loaded vfio-pci from inside its sandbox" test -d "$PCI/drivers/vfio-pci"
 check_eq "GET_STATUS: viable" "yes" "$(field "$out" group viable)"
 check_eq "SET_IOMMU" "type1v2" "$(field "$out" iommu type)"
